@@ -1,0 +1,54 @@
+#include "export/json_lines_writer.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include "probe/core/flow_json.hpp"
+
+namespace spanflow {
+
+bool JsonLinesWriter::open(const std::string& path, std::string& error) {
+    path_ = path;
+    if (path == "-") {
+        file_ = stdout;
+        return true;
+    }
+    file_ = std::fopen(path.c_str(), "w");
+    if (file_ == nullptr) {
+        error = "cannot write " + path + ": " + std::strerror(errno);
+        return false;
+    }
+    owns_file_ = true;
+    buffer_.reserve(kFlushBytes * 2);
+    return true;
+}
+
+JsonLinesWriter::~JsonLinesWriter() {
+    std::string ignored;
+    if (file_ != nullptr) (void)flush(ignored);
+    if (owns_file_) std::fclose(file_);
+}
+
+void JsonLinesWriter::write(const FlowRecord& r) {
+    append_flow_json(buffer_, r);
+    ++records_;
+    if (buffer_.size() >= kFlushBytes) {
+        std::string ignored;
+        (void)flush(ignored);  // a failure is remembered and reported by the final flush
+    }
+}
+
+bool JsonLinesWriter::flush(std::string& error) {
+    if (file_ == nullptr) return true;
+    if (!buffer_.empty()) {
+        if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) failed_ = true;
+        buffer_.clear();
+    }
+    if (std::fflush(file_) != 0) failed_ = true;
+    if (failed_)
+        error = "cannot write " + (path_ == "-" ? std::string("stdout") : path_) + ": " +
+                std::strerror(errno);
+    return !failed_;
+}
+
+}  // namespace spanflow

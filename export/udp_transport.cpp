@@ -1,0 +1,64 @@
+#include "export/udp_transport.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace spanflow {
+namespace {
+// Room for a burst of datagrams while the kernel drains loopback or the NIC queue.
+constexpr int kSendBufferBytes = 4 * 1024 * 1024;
+}  // namespace
+
+bool UdpTransport::open(const std::vector<SocketAddress>& collectors, std::string& error) {
+    for (const SocketAddress& c : collectors) {
+        int fd = socket(c.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            error = "cannot open a UDP socket for " + c.to_string() + ": " + std::strerror(errno);
+            return false;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSendBufferBytes, sizeof kSendBufferBytes);
+        sockets_.push_back(fd);
+        stats_.push_back(CollectorStats{c, 0, 0, {}});
+    }
+    return true;
+}
+
+UdpTransport::~UdpTransport() {
+    for (int fd : sockets_) close(fd);
+}
+
+void UdpTransport::send(std::span<const std::uint8_t> datagram) {
+    for (std::size_t i = 0; i < sockets_.size(); ++i) {
+        CollectorStats& s = stats_[i];
+        for (int attempt = 0;; ++attempt) {
+            ssize_t n = sendto(sockets_[i], datagram.data(), datagram.size(), 0, s.address.get(),
+                               s.address.length);
+            if (n == static_cast<ssize_t>(datagram.size())) {
+                ++s.datagrams_sent;
+                break;
+            }
+            int err = n < 0 ? errno : EMSGSIZE;
+            if (err == EINTR) continue;
+            if ((err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) && attempt == 0) {
+                pollfd p{sockets_[i], POLLOUT, 0};
+                poll(&p, 1, static_cast<int>(kSendWait.count()));
+                continue;
+            }
+            ++s.send_errors;
+            s.last_error = std::strerror(err);
+            break;
+        }
+    }
+}
+
+std::uint64_t UdpTransport::send_errors() const {
+    std::uint64_t n = 0;
+    for (const auto& s : stats_) n += s.send_errors;
+    return n;
+}
+
+}  // namespace spanflow

@@ -1,0 +1,41 @@
+// Sends each export datagram to every configured collector over UDP (IPv4 and IPv6). A collector
+// that is down or slow costs a counted send error, never a stall: sockets are non-blocking and a
+// full send buffer is waited on for at most kSendWait.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "probe/core/socket_address.hpp"
+
+namespace spanflow {
+
+struct CollectorStats {
+    SocketAddress address;
+    std::uint64_t datagrams_sent{0};
+    std::uint64_t send_errors{0};
+    std::string last_error;  // strerror of the latest failure, for the report
+};
+
+class UdpTransport {
+  public:
+    static constexpr std::chrono::milliseconds kSendWait{20};
+
+    // Opens one socket per collector. On failure returns false with `error` set to one line.
+    [[nodiscard]] bool open(const std::vector<SocketAddress>& collectors, std::string& error);
+    ~UdpTransport();
+
+    void send(std::span<const std::uint8_t> datagram);
+
+    [[nodiscard]] const std::vector<CollectorStats>& collectors() const { return stats_; }
+    [[nodiscard]] std::uint64_t send_errors() const;
+
+  private:
+    std::vector<int> sockets_;
+    std::vector<CollectorStats> stats_;
+};
+
+}  // namespace spanflow

@@ -1,0 +1,34 @@
+// Everything the command line decides, checked and in the units the rest of the probe uses.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "probe/core/socket_address.hpp"
+#include "probe/flow/flow_shard.hpp"
+
+namespace spanflow {
+
+struct ProbeConfig {
+    std::string read_path;                  // -r: capture file to replay
+    std::vector<SocketAddress> collectors;  // -n, repeatable: every datagram goes to each
+    int export_version{5};                  // -v
+    std::string write_path;                 // -w: JSON lines; "-" is stdout; empty: none
+    FlowTimeouts timeouts{};
+    std::uint32_t max_flows{1'048'576};
+    std::uint32_t ifindex{0};
+    std::uint8_t engine_type{0};
+    std::uint8_t engine_id{0};
+};
+
+enum class CliOutcome : std::uint8_t {
+    run,         // config is complete
+    exit_ok,     // --help or --version was printed
+    exit_usage,  // a bad option; `message` says which and what is allowed (exit status 2)
+};
+
+[[nodiscard]] CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config,
+                                            std::string& message);
+
+}  // namespace spanflow

@@ -1,0 +1,18 @@
+// One flow as one JSON line, keyed by IPFIX information-element names (RFC 7012 / IANA). The
+// probe's -w output and spanflow-collect's output use this one writer, so the two can be compared
+// as text.
+#pragma once
+
+#include <string>
+
+#include "probe/core/flow_record.hpp"
+
+namespace spanflow {
+
+// Appends the JSON object for `r` and a newline to `out`.
+void append_flow_json(std::string& out, const FlowRecord& r);
+
+// The textual address of one side of a key ("192.0.2.1", "2001:db8::1").
+std::string format_address(const FlowKey& k, bool source);
+
+}  // namespace spanflow

@@ -1,0 +1,30 @@
+// What a capture source hands to decode: views of packets it owns, in batches, so that every later
+// stage works on a batch at a time.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "probe/core/timestamp.hpp"
+
+namespace spanflow {
+
+struct PacketView {
+    const std::uint8_t* data{nullptr};
+    std::uint32_t captured_bytes{0};  // bytes present at data
+    std::uint32_t wire_bytes{0};      // length on the wire, before any snaplen cut
+    Timestamp ts{};
+    std::uint32_t ifindex{0};
+};
+
+// 32 packets per batch: large enough to amortize per-batch work and let prefetches overlap,
+// small enough that the batch's headers stay in L1 while it is processed.
+inline constexpr std::size_t kBatchSize = 32;
+
+struct PacketBatch {
+    std::array<PacketView, kBatchSize> packets{};
+    std::size_t count{0};
+};
+
+}  // namespace spanflow

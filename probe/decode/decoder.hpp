@@ -1,0 +1,37 @@
+// Decode: a packet view -> PacketMeta, or the reason it carries no countable IP packet.
+// It walks link, VLAN, MPLS and PPPoE headers to the outer IP header and reads the IOS seven-tuple,
+// the layer-3 length and TCP flags exactly as SEMANTICS.md defines them. Every read is checked
+// against the captured length; nothing allocates, throws or logs.
+#pragma once
+
+#include <cstddef>
+
+#include "probe/core/link_type.hpp"
+#include "probe/core/packet_meta.hpp"
+#include "probe/core/packet_view.hpp"
+#include "probe/decode/decode_reason.hpp"
+
+namespace spanflow {
+
+// Decodes one packet. On DecodeReason::ok, `out` holds the packet's key (ifindex from the view),
+// length, flags, VLAN, MACs and timestamp; otherwise `out` is unspecified.
+[[nodiscard]] DecodeReason decode_packet(LinkType link, const PacketView& pkt, PacketMeta& out);
+
+class Decoder {
+  public:
+    explicit Decoder(LinkType link) : link_(link) {}
+
+    // Decodes a batch into `out` (room for kBatchSize), advancing `clock` with every packet read,
+    // rejected ones included, and stamping each decoded packet with the clock at its arrival.
+    // Returns how many PacketMetas were written.
+    std::size_t decode_batch(const PacketBatch& batch, PacketClock& clock, PacketMeta* out);
+
+    [[nodiscard]] const DecodeStats& stats() const { return stats_; }
+    [[nodiscard]] LinkType link_type() const { return link_; }
+
+  private:
+    LinkType link_;
+    DecodeStats stats_{};
+};
+
+}  // namespace spanflow
