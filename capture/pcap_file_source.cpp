@@ -60,9 +60,10 @@ std::unique_ptr<PcapFileSource> PcapFileSource::open(const std::string& path, st
     LinkType link{};
     if (!link_type_from_dlt(dlt, link)) {
         const char* name = pcap_datalink_val_to_name(dlt);
-        error = "unsupported link type " + std::string(name ? name : "unknown") + " (DLT " +
-                std::to_string(dlt) +
-                "); spanflow reads EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP, "
+        std::string which = "DLT " + std::to_string(dlt);
+        if (name != nullptr) which = std::string(name) + " (" + which + ")";
+        error = "unsupported link type " + which +
+                "; spanflow reads EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP, "
                 "PPP, C_HDLC and NFLOG";
         pcap_close(handle);
         return nullptr;

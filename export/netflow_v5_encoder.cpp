@@ -27,13 +27,17 @@ std::size_t encode_v5(const V5Header& h, std::span<const FlowRecord> records,
     std::uint8_t* p = out.data();
     std::memset(p, 0, length);
 
+    // The header carries a whole second (unix_nsecs = 0), rounded up so that sysUptime is never
+    // below a record's Last. Collectors rebuild absolute times either from unix_secs alone
+    // (SEMANTICS.md) or from unix_secs + unix_nsecs (nfdump); with nsecs 0 both give boot_ms
+    // exactly, and so every flow time to the millisecond.
     const std::int64_t boot_ms = h.boot_time.ms();
-    const std::int64_t unix_secs = h.export_time.sec();
+    const std::int64_t unix_secs = h.export_time.sec() + (h.export_time.subsec_ns() != 0 ? 1 : 0);
     store_be16(p + hdr::kVersion, wire::v5::kVersion);
     store_be16(p + hdr::kCount, static_cast<std::uint16_t>(n));
     store_be32(p + hdr::kSysUptime, uptime_ms(unix_secs * 1000, boot_ms));
     store_be32(p + hdr::kUnixSecs, static_cast<std::uint32_t>(unix_secs));
-    store_be32(p + hdr::kUnixNsecs, static_cast<std::uint32_t>(h.export_time.subsec_ns()));
+    // unix_nsecs stays 0 (see above).
     store_be32(p + hdr::kFlowSequence, h.flow_sequence);
     p[hdr::kEngineType] = h.engine_type;
     p[hdr::kEngineId] = h.engine_id;

@@ -21,9 +21,9 @@ struct V5Header {
 };
 
 // Encodes 1..30 IPv4 records into `out` (at least kHeaderBytes + n * kRecordBytes long) and returns
-// the datagram's length. Times become sysUptime milliseconds; sysUptime is computed from the same
-// whole second as unix_secs (SEMANTICS.md, "Export"), so a collector that rebuilds absolute times
-// from whole seconds gets them to the millisecond. Counters must already fit 32 bits (the flow
+// the datagram's length. Times become sysUptime milliseconds; the header's time is a whole second
+// and sysUptime is computed from it (SEMANTICS.md, "Export"), so a collector gets every flow time
+// back to the millisecond. Counters must already fit 32 bits (the flow
 // table splits flows before they would not).
 [[nodiscard]] std::size_t encode_v5(const V5Header& header, std::span<const FlowRecord> records,
                                     std::span<std::uint8_t> out);

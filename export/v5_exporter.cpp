@@ -1,5 +1,7 @@
 #include "export/v5_exporter.hpp"
 
+#include <algorithm>
+
 namespace spanflow {
 
 V5Exporter::V5Exporter(UdpTransport& transport, std::uint8_t engine_type, std::uint8_t engine_id)
@@ -17,7 +19,18 @@ void V5Exporter::add(const FlowRecord& r, Timestamp now) {
         ++stats_.ipv6_skipped;
         return;
     }
-    if (pending_count_ == 0) oldest_pending_ = now;
+    if (pending_count_ > 0 &&
+        (std::max(pending_last_, r.last) - std::min(pending_first_, r.first)).count() / 1'000'000 >=
+            kUptimeWindowMs) {
+        send(now);
+    }
+    if (pending_count_ == 0) {
+        oldest_pending_ = now;
+        pending_first_ = r.first;
+        pending_last_ = r.last;
+    }
+    pending_first_ = std::min(pending_first_, r.first);
+    pending_last_ = std::max(pending_last_, r.last);
     pending_[pending_count_++] = r;
     if (pending_count_ == pending_.size()) send(now);
 }
@@ -31,7 +44,15 @@ void V5Exporter::flush(Timestamp now) {
 }
 
 void V5Exporter::send(Timestamp now) {
-    header_.export_time = now;
+    auto ms_since_boot = [this](Timestamp t) { return t.ms() - header_.boot_time.ms(); };
+    Timestamp latest = std::max(now, pending_last_);
+    if (pending_first_ < header_.boot_time || ms_since_boot(latest) >= kUptimeWindowMs) {
+        set_boot_time(pending_first_);
+        ++stats_.uptime_rebased;
+    }
+    // In replay the header carries the packet clock, unless that lies beyond the window (a
+    // capture that jumped back in time by more than 49 days): then the flows' own latest end.
+    header_.export_time = ms_since_boot(now) < kUptimeWindowMs ? now : pending_last_;
     std::size_t len =
         encode_v5(header_, std::span<const FlowRecord>(pending_.data(), pending_count_), datagram_);
     transport_.send(std::span<const std::uint8_t>(datagram_.data(), len));

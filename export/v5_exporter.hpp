@@ -1,6 +1,13 @@
 // The NetFlow v5 export path: collects ended flows into datagrams of up to 30 records, numbers
 // them, and hands them to the transport. IPv6 flows cannot be carried by v5: they are counted as
 // skipped, never silently lost.
+//
+// v5 carries flow times as 32-bit milliseconds since the exporter's boot (sysUptime), which spans
+// 49.7 days. Replayed captures can do what no router does: go back in time, or span years (merged
+// files). A collector rebuilds each datagram's boot time from its own header, so when a datagram's
+// flows fall outside the window of the current boot time, the exporter moves its boot time to the
+// datagram's earliest flow and counts it, and no datagram ever mixes flows more than the window
+// apart. Times stay exact to the millisecond either way.
 #pragma once
 
 #include <array>
@@ -15,6 +22,7 @@ struct V5ExporterStats {
     std::uint64_t records{0};
     std::uint64_t datagrams{0};
     std::uint64_t ipv6_skipped{0};
+    std::uint64_t uptime_rebased{0};  // datagrams that needed a new sysUptime origin (see below)
 };
 
 class V5Exporter {
@@ -34,6 +42,9 @@ class V5Exporter {
     [[nodiscard]] const V5ExporterStats& stats() const { return stats_; }
 
   private:
+    // sysUptime fields are 32-bit milliseconds; a second is kept spare for the header's rounding.
+    static constexpr std::int64_t kUptimeWindowMs = 0xFFFF'FFFFll - 1000;
+
     void send(Timestamp now);
 
     UdpTransport& transport_;
@@ -41,6 +52,8 @@ class V5Exporter {
     std::array<FlowRecord, wire::v5::kMaxRecords> pending_{};
     std::size_t pending_count_{0};
     Timestamp oldest_pending_{};
+    Timestamp pending_first_{};  // earliest flow start and latest flow end among pending records
+    Timestamp pending_last_{};
     std::array<std::uint8_t, wire::v5::kMaxDatagramBytes> datagram_{};
     V5ExporterStats stats_{};
 };

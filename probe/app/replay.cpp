@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <limits>
 #include <memory>
 #include <new>
 #include <optional>
@@ -83,6 +84,9 @@ int run_replay(const ProbeConfig& config, const std::atomic<bool>& stop) {
         shard->sweep(clock.now(), kSweepBudget, emit);
         if (v5) v5->poll(clock.now());
     }
+    // Flows that had already timed out by the last packet end with their own reason; the rest
+    // are forced out (reason 4).
+    shard->sweep(clock.now(), std::numeric_limits<std::size_t>::max(), emit);
     shard->expire_all(FlowEndReason::forced, emit);
     if (v5) v5->flush(clock.now());
 

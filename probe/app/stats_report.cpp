@@ -39,6 +39,8 @@ void print_report(std::FILE* out, const ReportInputs& in) {
         line(2, "NetFlow v5 records exported", in.v5->records);
         line(4, "datagrams", in.v5->datagrams);
         line(4, "IPv6 flows skipped (v5 is IPv4 only)", in.v5->ipv6_skipped);
+        if (in.v5->uptime_rebased != 0)
+            line(4, "sysUptime origin moved (capture spans >49 days)", in.v5->uptime_rebased);
         for (const CollectorStats& c : in.transport.collectors()) {
             fmt::print(out, "    collector {}: {} datagrams sent, {} send errors{}\n",
                        c.address.to_string(), c.datagrams_sent, c.send_errors,

@@ -164,6 +164,10 @@ bool FlowShard::update_one(const PacketMeta& m, std::uint64_t hash, FlowRecord& 
         std::optional<FlowEndReason> reason = expiry(e, now);
         if (!reason && (e.state & kTcpEnded) && (m.tcp_flags & kTcpSyn))
             reason = FlowEndReason::end_of_flow;
+        // A packet from before the flow's start (a capture going back in time) must not stretch
+        // the flow past the active timeout: no flow spans more than `active` from first to last.
+        if (!reason && std::max(e.last, m.ts) - std::min(e.first, m.ts) >= config_.timeouts.active)
+            reason = FlowEndReason::active;
         if (!reason &&
             (e.packets + 1 > config_.max_packets || e.bytes + m.l3_bytes > config_.max_bytes))
             reason = FlowEndReason::lack_of_resources;

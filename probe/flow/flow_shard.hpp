@@ -24,6 +24,15 @@
 // deadlines too, so a packet never joins a flow that had already timed out, whenever the sweep
 // last ran; both paths compute the same reason from the same deadlines, so the flows exported do
 // not depend on the sweep's schedule.
+//
+// Time. `now` is the packet clock stamped on each PacketMeta (the newest packet time so far), so
+// deadlines never move backwards. A flow's first and last are the earliest and latest packet
+// times it holds, and a packet that would stretch a flow to `active` or more from first to last
+// (possible only when capture time goes backwards) ends it with reason 2 and starts a new one.
+//
+// Eviction. A new flow in a full table first ends a flow that has already timed out, if any;
+// else the least recently updated flow is evicted (reason 5), so a full table degrades into an
+// LRU cache and never refuses a packet.
 #pragma once
 
 #include <algorithm>

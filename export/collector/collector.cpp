@@ -1,0 +1,56 @@
+#include "export/collector/collector.hpp"
+
+#include <fmt/format.h>
+
+#include "probe/core/flow_json.hpp"
+
+namespace spanflow::collector {
+
+DecodeStatus Collector::on_datagram(std::span<const std::uint8_t> datagram,
+                                    const Endpoint& exporter, std::string& out) {
+    ++stats_.datagrams;
+    DatagramHeader header;
+    const DecodeStatus status = decode_datagram(datagram, header, records_);
+    ++stats_.by_status[static_cast<std::size_t>(status)];
+    if (status != DecodeStatus::ok) return status;
+
+    (void)sequences_.observe(ExporterKey{exporter, header.version, header.domain}, header.sequence,
+                             header.sequence_increment);
+    for (const FlowRecord& r : records_) append_flow_json(out, r);
+    stats_.records += records_.size();
+    return status;
+}
+
+std::string format_summary(const CollectorStats& stats, const SequenceTracker& sequences,
+                           std::optional<std::uint64_t> kernel_drops) {
+    std::string out = fmt::format("{} datagrams, {} records, {} malformed", stats.datagrams,
+                                  stats.records, stats.malformed());
+    auto it = std::back_inserter(out);
+    const char* separator = " (";
+    for (int i = 1; i < kDecodeStatusCount; ++i) {
+        const std::uint64_t n = stats.by_status[static_cast<std::size_t>(i)];
+        if (n == 0) continue;
+        fmt::format_to(it, "{}{} {}", separator, n,
+                       decode_status_name(static_cast<DecodeStatus>(i)));
+        separator = ", ";
+    }
+    if (stats.malformed() != 0) out += ')';
+    fmt::format_to(it, ", {} lost records, {} out of order", sequences.lost_records(),
+                   sequences.out_of_order());
+    if (kernel_drops) fmt::format_to(it, ", {} kernel drops", *kernel_drops);
+    return out;
+}
+
+std::vector<std::string> format_exporter_problems(const SequenceTracker& sequences) {
+    std::vector<std::string> lines;
+    for (const auto& [key, state] : sequences.exporters()) {
+        const ExporterCounters& c = state.counters;
+        if (c.lost_records == 0 && c.out_of_order == 0) continue;
+        lines.push_back(fmt::format("exporter {}: {} datagrams, {} lost records, {} out of order",
+                                    format_exporter(key), c.datagrams, c.lost_records,
+                                    c.out_of_order));
+    }
+    return lines;
+}
+
+}  // namespace spanflow::collector

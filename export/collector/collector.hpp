@@ -1,0 +1,57 @@
+// One datagram in, JSON lines out: decodes, tracks each exporter's sequence, formats the records
+// and keeps the counts that the exit summary reports. Knows nothing of sockets or files.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "export/collector/datagram_decoder.hpp"
+#include "export/collector/endpoint.hpp"
+#include "export/collector/sequence_tracker.hpp"
+#include "probe/core/flow_record.hpp"
+
+namespace spanflow::collector {
+
+struct CollectorStats {
+    std::uint64_t datagrams{0};  // every datagram received, malformed ones included
+    std::uint64_t records{0};    // flow records decoded and written
+    std::array<std::uint64_t, kDecodeStatusCount> by_status{};  // index: DecodeStatus
+
+    [[nodiscard]] std::uint64_t malformed() const {
+        return datagrams - by_status[static_cast<std::size_t>(DecodeStatus::ok)];
+    }
+};
+
+class Collector {
+  public:
+    // Decodes `datagram` from `exporter` and appends one JSON line per record to `out`. A
+    // malformed datagram appends nothing and is counted under its status.
+    DecodeStatus on_datagram(std::span<const std::uint8_t> datagram, const Endpoint& exporter,
+                             std::string& out);
+
+    [[nodiscard]] const CollectorStats& stats() const { return stats_; }
+    [[nodiscard]] const SequenceTracker& sequences() const { return sequences_; }
+
+  private:
+    CollectorStats stats_{};
+    SequenceTracker sequences_{};
+    std::vector<FlowRecord> records_;  // reused, so a steady stream allocates nothing
+};
+
+// The exit summary, one line without prefix or newline:
+// "12 datagrams, 340 records, 2 malformed (1 too short, 1 truncated), 30 lost records,
+//  1 out of order, 0 kernel drops". The reasons in parentheses appear only when some are nonzero;
+// the kernel drops only when the socket could report them.
+[[nodiscard]] std::string format_summary(const CollectorStats& stats,
+                                         const SequenceTracker& sequences,
+                                         std::optional<std::uint64_t> kernel_drops);
+
+// One line per exporter that lost records or sent out of order, without prefix or newline:
+// "exporter 127.0.0.1:40000 v5 engine 0/0: 12 datagrams, 30 lost records, 1 out of order".
+[[nodiscard]] std::vector<std::string> format_exporter_problems(const SequenceTracker& sequences);
+
+}  // namespace spanflow::collector

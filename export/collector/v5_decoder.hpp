@@ -1,0 +1,21 @@
+// NetFlow v5 datagrams to flow records, written from the format description with only the offset
+// constants of export/wire/netflow_v5.hpp in common with the encoder.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "export/collector/decode_result.hpp"
+#include "probe/core/flow_record.hpp"
+
+namespace spanflow::collector {
+
+// Decodes one v5 datagram whose version field has already been read as 5. On ok, `records` holds
+// the datagram's flows and `header` its sequence fields; on any other status `records` is empty
+// and nothing was decoded. Bytes after the last record are accepted and ignored: some exporters
+// pad their datagrams.
+[[nodiscard]] DecodeStatus decode_v5(std::span<const std::uint8_t> datagram, DatagramHeader& header,
+                                     std::vector<FlowRecord>& records);
+
+}  // namespace spanflow::collector

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Wrong options and unreadable input: one line on stderr naming the option or file and what is
+# allowed, exit status 2; --help and --version exit 0.
+# Usage: cli-errors.sh SPANFLOW SPANFLOW_COLLECT SOURCE_DIR
+set -uo pipefail
+spanflow=$1
+collect=$2
+source_dir=$3
+pass=0
+fail=0
+
+# expect STATUS SUBSTRING COMMAND...: the command exits STATUS and its stderr's only line
+# contains SUBSTRING.
+expect() {
+    local want=$1 text=$2
+    shift 2
+    local err status
+    err=$("$@" 2>&1 >/dev/null)
+    status=$?
+    if [ "$status" -ne "$want" ]; then
+        echo "FAIL '$*': exit $status, want $want: $err"; fail=$((fail + 1)); return
+    fi
+    if [ "$want" -ne 0 ] && { [ "$(printf '%s\n' "$err" | wc -l)" -ne 1 ] || [[ "$err" != *"$text"* ]]; }; then
+        echo "FAIL '$*': stderr is not one line containing '$text': $err"; fail=$((fail + 1)); return
+    fi
+    echo "ok   '$*'"; pass=$((pass + 1))
+}
+
+capture=$source_dir/pcaps/link-ethernet.pcap
+expect 0 "" "$spanflow" --help
+expect 0 "" "$spanflow" --version
+expect 2 "--max-flows: 'many' is not allowed" "$spanflow" -r "$capture" -w - -m many
+expect 2 "--inactive-timeout: '0' is not allowed" "$spanflow" -r "$capture" -w - --inactive-timeout 0
+expect 2 "--collector: 'nowhere' is not allowed" "$spanflow" -r "$capture" -n nowhere
+expect 2 "--export-version: '8' is not allowed" "$spanflow" -r "$capture" -n 127.0.0.1:9 -v 8
+expect 2 "--frobnicate" "$spanflow" --frobnicate
+expect 2 "/nonexistent.pcap: cannot read capture" "$spanflow" -r /nonexistent.pcap -w -
+expect 2 "unsupported link type" "$spanflow" -r "$source_dir/pcaps/error-linktype.pcap" -w -
+expect 2 "cannot write /nonexistent/dir/out.jsonl" "$spanflow" -r "$capture" -w /nonexistent/dir/out.jsonl
+
+expect 0 "" "$collect" --help
+expect 0 "" "$collect" --version
+expect 2 "--listen" "$collect" -l nowhere
+expect 2 "--listen" "$collect"
+expect 2 "--idle-exit" "$collect" -l 127.0.0.1:0 --idle-exit -3
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

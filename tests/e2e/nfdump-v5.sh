@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Interop with nfdump: each capture is replayed through `spanflow -v 5` into nfdump's nfcapd on
+# loopback. Then `nfdump -I` must count the same flows, packets and bytes as spanflow's own JSON
+# output (IPv4 flows: v5 carries no IPv6) with 0 sequence failures, and every flow nfdump stored
+# must equal spanflow's, start and end times to the millisecond. Where ../shared is present, the
+# stored flows are also checked against tshark's per-key totals (flow-oracle, times within 1 ms).
+# Usage: nfdump-v5.sh SPANFLOW SOURCE_DIR [SHARED_DIR]
+set -uo pipefail
+spanflow=$1
+source_dir=$2
+shared=${3:-}
+here=$(cd "$(dirname "$0")" && pwd)
+for tool in nfcapd nfdump; do
+    command -v $tool >/dev/null || { echo "FAIL: $tool is not installed (scripts/install-deps)"; exit 1; }
+done
+export TZ=UTC
+
+work=$(mktemp -d)
+nfcapd_pid=
+cleanup() {
+    [ -n "$nfcapd_pid" ] && kill "$nfcapd_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+pass=0
+fail=0
+
+captures=("$source_dir"/pcaps/*.pcap "$source_dir"/pcaps/*.pcapng)
+if [ -n "$shared" ] && [ -d "$shared/pcaps" ]; then
+    captures+=("$shared"/pcaps/*.pcap "$shared"/pcaps/*.pcapng "$shared"/pcaps/*.cap)
+fi
+
+free_udp_port() {
+    /usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+for capture in "${captures[@]}"; do
+    [ -f "$capture" ] || continue
+    name=$(basename "$capture")
+    # Only captures spanflow reads to the end: the damaged and refused ones have their own tests.
+    "$spanflow" -r "$capture" -w "$work/probe.jsonl" 2>/dev/null || continue
+    grep -q '"sourceIPv4Address"' "$work/probe.jsonl" || continue
+
+    rm -rf "$work/nf" && mkdir -p "$work/nf"
+    port=$(free_udp_port)
+    nfcapd -b 127.0.0.1 -p "$port" -B 16777216 -w "$work/nf" >"$work/nfcapd.log" 2>&1 &
+    nfcapd_pid=$!
+    for _ in $(seq 50); do
+        grep -q "Startup" "$work/nfcapd.log" 2>/dev/null && break
+        sleep 0.1
+    done
+    sleep 0.3
+    "$spanflow" -r "$capture" -n "127.0.0.1:$port" -v 5 -w "$work/probe.jsonl" 2>"$work/probe.err"
+    status=$?
+    sleep 0.5
+    kill -TERM "$nfcapd_pid"
+    wait "$nfcapd_pid" 2>/dev/null
+    nfcapd_pid=
+
+    if [ $status -ne 0 ]; then
+        echo "FAIL $name: spanflow exit $status: $(tail -n 1 "$work/probe.err")"
+        fail=$((fail + 1)); continue
+    fi
+    grep '"sourceIPv4Address"' "$work/probe.jsonl" >"$work/probe4.jsonl"
+    want=$(/usr/bin/python3 -c '
+import json, sys
+f = p = b = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line); f += 1; p += r["packetDeltaCount"]; b += r["octetDeltaCount"]
+print(f"Flows: {f} Packets: {p} Bytes: {b} Sequence failures: 0")' "$work/probe4.jsonl")
+    got=$(nfdump -R "$work/nf" -I 2>/dev/null | grep -E '^(Flows|Packets|Bytes|Sequence failures):' | tr '\n' ' ' | sed 's/ *$//')
+    if [ "$got" != "$want" ]; then
+        echo "FAIL $name: nfdump -I says '$got', spanflow '$want'"
+        fail=$((fail + 1)); continue
+    fi
+    nfdump -R "$work/nf" -o json 2>/dev/null | "$here/nfdump-flows" >"$work/nfdump.jsonl"
+    # Field for field (the fields v5 carries), times to the millisecond.
+    strip='del r["flowEndReason"]; [r.pop(k, None) for k in ("vlanId", "sourceMacAddress", "destinationMacAddress")]'
+    /usr/bin/python3 -c "
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line); $strip; print(json.dumps(r, sort_keys=True))" "$work/probe4.jsonl" | sort >"$work/a"
+    /usr/bin/python3 -c "
+import json, sys
+for line in open(sys.argv[1]):
+    print(json.dumps(json.loads(line), sort_keys=True))" "$work/nfdump.jsonl" | sort >"$work/b"
+    if ! diff -q "$work/a" "$work/b" >/dev/null; then
+        echo "FAIL $name: flows stored by nfcapd differ from spanflow's:"
+        diff "$work/a" "$work/b" | head -n 6
+        fail=$((fail + 1)); continue
+    fi
+    extra=
+    if [ -n "$shared" ] && [ -x "$shared/tools/flow-oracle" ] && [[ "$capture" == "$shared"/* ]]; then
+        times=(--times-ms 1)
+        if tshark -r "$capture" -T fields -e frame.time_epoch 2>/dev/null | grep -Eq '^-|\.[0-9]{10}'; then
+            times=()
+        fi
+        "$shared/tools/flow-oracle" totals "$capture" >"$work/oracle.jsonl" 2>/dev/null
+        if ! verdict=$("$shared/tools/flow-oracle" compare "$work/oracle.jsonl" "$work/nfdump.jsonl" \
+                --ipv4-only --ignore-ifindex "${times[@]}"); then
+            echo "FAIL $name: nfdump's flows disagree with tshark: $verdict"
+            fail=$((fail + 1)); continue
+        fi
+        extra=", tshark agrees"
+    fi
+    echo "ok   $name: $got$extra"
+    pass=$((pass + 1))
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,114 @@
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "probe/app/probe_config.hpp"
+
+using spanflow::CliOutcome;
+
+namespace {
+struct Parsed {
+    CliOutcome outcome;
+    spanflow::ProbeConfig config;
+    std::string message;
+};
+
+Parsed parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "spanflow");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    Parsed p;
+    p.outcome = spanflow::parse_command_line(static_cast<int>(argv.size()), argv.data(), p.config,
+                                             p.message);
+    return p;
+}
+}  // namespace
+
+TEST_SUITE("command line") {
+    TEST_CASE("a full command line sets every option") {
+        auto p = parse({"-r",
+                        "x.pcap",
+                        "-n",
+                        "127.0.0.1:2055",
+                        "-n",
+                        "[::1]:9995",
+                        "-v",
+                        "5",
+                        "-w",
+                        "-",
+                        "--active-timeout",
+                        "60",
+                        "--inactive-timeout",
+                        "0.5",
+                        "--tcp-end-timeout",
+                        "2",
+                        "-m",
+                        "1000",
+                        "--ifindex",
+                        "7",
+                        "--engine-id",
+                        "3",
+                        "--engine-type",
+                        "1"});
+        REQUIRE(p.outcome == CliOutcome::run);
+        CHECK(p.config.read_path == "x.pcap");
+        REQUIRE(p.config.collectors.size() == 2);
+        CHECK(p.config.collectors[1].to_string() == "[::1]:9995");
+        CHECK(p.config.write_path == "-");
+        CHECK(p.config.timeouts.active == std::chrono::seconds(60));
+        CHECK(p.config.timeouts.inactive == std::chrono::milliseconds(500));
+        CHECK(p.config.timeouts.tcp_end == std::chrono::seconds(2));
+        CHECK(p.config.max_flows == 1000);
+        CHECK(p.config.ifindex == 7);
+        CHECK(p.config.engine_id == 3);
+        CHECK(p.config.engine_type == 1);
+    }
+
+    TEST_CASE("defaults follow SEMANTICS.md") {
+        auto p = parse({"-r", "x.pcap", "-w", "out.jsonl"});
+        REQUIRE(p.outcome == CliOutcome::run);
+        CHECK(p.config.timeouts.active == std::chrono::seconds(1800));
+        CHECK(p.config.timeouts.inactive == std::chrono::seconds(15));
+        CHECK(p.config.timeouts.tcp_end == std::chrono::seconds(5));
+        CHECK(p.config.max_flows == 1'048'576);
+        CHECK(p.config.export_version == 5);
+    }
+
+    TEST_CASE("a bad value names the option, the value and what is allowed") {
+        struct Case {
+            std::vector<std::string> args;
+            const char* option;
+            const char* value;
+        };
+        for (const Case& c : std::vector<Case>{
+                 {{"-m", "0"}, "--max-flows", "'0'"},
+                 {{"-m", "lots"}, "--max-flows", "'lots'"},
+                 {{"--inactive-timeout", "-1"}, "--inactive-timeout", "'-1'"},
+                 {{"--active-timeout", "abc"}, "--active-timeout", "'abc'"},
+                 {{"-n", "localhost:2055"}, "--collector", "'localhost:2055'"},
+                 {{"-n", "127.0.0.1"}, "--collector", "'127.0.0.1'"},
+                 {{"-n", "[::1]:99999"}, "--collector", "'[::1]:99999'"},
+                 {{"-v", "7"}, "--export-version", "'7'"},
+                 {{"--engine-id", "256"}, "--engine-id", "'256'"},
+                 {{"--ifindex", "70000"}, "--ifindex", "'70000'"},
+             }) {
+            auto args = c.args;
+            args.insert(args.end(), {"-r", "x.pcap", "-w", "-"});
+            auto p = parse(args);
+            CHECK(p.outcome == CliOutcome::exit_usage);
+            CHECK_MESSAGE(p.message.rfind(c.option, 0) == 0, p.message);
+            CHECK_MESSAGE(p.message.find(c.value) != std::string::npos, p.message);
+            CHECK_MESSAGE(p.message.find("allowed") != std::string::npos, p.message);
+        }
+    }
+
+    TEST_CASE("an unknown option or a missing input is a usage error") {
+        CHECK(parse({"--frobnicate"}).outcome == CliOutcome::exit_usage);
+        auto no_input = parse({"-w", "-"});
+        CHECK(no_input.outcome == CliOutcome::exit_usage);
+        CHECK(no_input.message.find("--read") != std::string::npos);
+        auto no_output = parse({"-r", "x.pcap"});
+        CHECK(no_output.outcome == CliOutcome::exit_usage);
+    }
+}

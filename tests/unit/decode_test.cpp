@@ -1,0 +1,319 @@
+#include <doctest/doctest.h>
+
+#include "packet_builder.hpp"
+#include "probe/core/flow_json.hpp"
+#include "probe/decode/decoder.hpp"
+
+using spanflow::DecodeReason;
+using spanflow::LinkType;
+using spanflow::PacketMeta;
+using spanflow::test::Packet;
+
+namespace {
+DecodeReason decode(LinkType link, const Packet& p, PacketMeta& m) {
+    return spanflow::decode_packet(link, p.view(), m);
+}
+// An Ethernet + IPv4 + TCP 1234 -> 80 (SYN) packet of 40 layer-3 bytes.
+Packet ipv4_tcp_syn() {
+    return Packet{}.ethernet(0x0800).ipv4(6, 40).tcp(1234, 80, 0x02);
+}
+}  // namespace
+
+TEST_SUITE("decode") {
+    TEST_CASE("an Ethernet IPv4 TCP packet yields the seven-tuple, length, flags and MACs") {
+        PacketMeta m;
+        Packet p = Packet{}.ethernet(0x0800).ipv4(6, 40, 0xB8).tcp(1234, 80, 0x12);
+        REQUIRE(decode(LinkType::ethernet, p, m) == DecodeReason::ok);
+        CHECK(m.key.ip_version == 4);
+        CHECK(spanflow::format_address(m.key, true) == "192.0.2.1");
+        CHECK(spanflow::format_address(m.key, false) == "198.51.100.2");
+        CHECK(m.key.protocol == 6);
+        CHECK(m.key.src_port == 1234);
+        CHECK(m.key.dst_port == 80);
+        CHECK(m.key.tos == 0xB8);
+        CHECK(m.l3_bytes == 40);
+        CHECK(m.tcp_flags == 0x12);
+        CHECK(m.has_src_mac);
+        CHECK(m.src_mac[5] == 0x01);
+        CHECK(m.dst_mac[5] == 0x02);
+        CHECK_FALSE(m.has_vlan);
+    }
+
+    TEST_CASE("bytes come from the IP header, never the captured length") {
+        PacketMeta m;
+        Packet p = ipv4_tcp_syn();
+        p.zeros(6);  // Ethernet padding after a short IP packet
+        REQUIRE(decode(LinkType::ethernet, p, m) == DecodeReason::ok);
+        CHECK(m.l3_bytes == 40);
+        Packet big = Packet{}.ethernet(0x0800).ipv4(17, 1500).udp(53, 53);  // snaplen cut
+        REQUIRE(decode(LinkType::ethernet, big, m) == DecodeReason::ok);
+        CHECK(m.l3_bytes == 1500);
+        CHECK(m.key.dst_port == 53);
+    }
+
+    TEST_CASE("VLAN tags of any depth are walked and the outermost id is kept") {
+        PacketMeta m;
+        SUBCASE("802.1Q") {
+            Packet p = Packet{}.ethernet(0x8100).vlan(0x2064, 0x0800).ipv4(17, 28).udp(1, 2);
+            REQUIRE(decode(LinkType::ethernet, p, m) == DecodeReason::ok);
+            CHECK(m.vlan_id == 100);
+        }
+        SUBCASE("802.1ad S-tag, then 802.1Q, then the old 0x9100") {
+            Packet p = Packet{}.ethernet(0x88A8).vlan(10, 0x8100).vlan(20, 0x9100).vlan(30, 0x86DD);
+            p.ipv6(17, 8).udp(1, 2);
+            REQUIRE(decode(LinkType::ethernet, p, m) == DecodeReason::ok);
+            CHECK(m.vlan_id == 10);
+            CHECK(m.key.ip_version == 6);
+        }
+        CHECK(m.has_vlan);
+    }
+
+    TEST_CASE("MPLS label stacks lead to IPv4, IPv6 or a pseudowire Ethernet frame") {
+        PacketMeta m;
+        SUBCASE("IPv4 under two labels") {
+            Packet p = Packet{}.ethernet(0x8847).mpls(16, false).mpls(17, true).ipv4(1, 28);
+            p.raw({8, 0}).zeros(6);
+            REQUIRE(decode(LinkType::ethernet, p, m) == DecodeReason::ok);
+            CHECK(m.key.protocol == 1);
+            CHECK(m.key.dst_port == 8 * 256);  // ICMP echo request: type * 256 + code
+        }
+        SUBCASE("IPv6 under one label") {
+            Packet p = Packet{}.ethernet(0x8847).mpls(16, true).ipv6(58, 8).raw({128, 0}).zeros(6);
+            REQUIRE(decode(LinkType::ethernet, p, m) == DecodeReason::ok);
+            CHECK(m.key.dst_port == 128 * 256);
+        }
+        SUBCASE("a control word and an Ethernet frame with a VLAN tag") {
+            Packet p = Packet{}.ethernet(0x8847).mpls(16, true).u32(0);
+            p.ethernet(0x8100).vlan(7, 0x0800).ipv4(17, 28).udp(5, 6);
+            REQUIRE(decode(LinkType::ethernet, p, m) == DecodeReason::ok);
+            CHECK(m.key.dst_port == 6);
+            CHECK(m.vlan_id == 7);
+        }
+        SUBCASE("anything else is counted as an unknown payload") {
+            Packet p = Packet{}.ethernet(0x8847).mpls(16, true).raw({0x10, 0, 0, 0});
+            CHECK(decode(LinkType::ethernet, p, m) == DecodeReason::mpls_payload_unknown);
+        }
+    }
+
+    TEST_CASE("PPPoE sessions and LLC/SNAP frames carry IP on") {
+        PacketMeta m;
+        Packet pppoe = Packet{}.ethernet(0x8864).raw({0x11, 0, 0, 1}).u16(30).u16(0x0021);
+        pppoe.ipv4(17, 28).udp(7, 8);
+        REQUIRE(decode(LinkType::ethernet, pppoe, m) == DecodeReason::ok);
+        CHECK(m.key.dst_port == 8);
+        Packet snap = Packet{}.ethernet(46).raw({0xAA, 0xAA, 0x03, 0, 0, 0}).u16(0x0800);
+        snap.ipv4(17, 28).udp(9, 10);
+        REQUIRE(decode(LinkType::ethernet, snap, m) == DecodeReason::ok);
+        CHECK(m.key.dst_port == 10);
+        Packet stp = Packet{}.ethernet(38).raw({0x42, 0x42, 0x03}).zeros(35);
+        CHECK(decode(LinkType::ethernet, stp, m) == DecodeReason::not_ip);
+    }
+
+    TEST_CASE("every link type SEMANTICS.md lists is read") {
+        PacketMeta m;
+        Packet ip = Packet{}.ipv4(17, 28).udp(1000, 2000);
+        auto with_header = [&](std::initializer_list<unsigned> header) {
+            Packet p;
+            p.raw(header);
+            p.bytes.insert(p.bytes.end(), ip.bytes.begin(), ip.bytes.end());
+            return p;
+        };
+        SUBCASE("raw IP") {
+            CHECK(decode(LinkType::raw_ip, ip, m) == DecodeReason::ok);
+        }
+        SUBCASE("Linux cooked v1 with a 6-byte source address") {
+            Packet p = with_header({0, 0, 0, 1, 0, 6, 0xAA, 1, 2, 3, 4, 5, 0, 0, 0x08, 0x00});
+            REQUIRE(decode(LinkType::linux_sll, p, m) == DecodeReason::ok);
+            CHECK(m.has_src_mac);
+            CHECK(m.src_mac[0] == 0xAA);
+            CHECK_FALSE(m.has_dst_mac);
+        }
+        SUBCASE("Linux cooked v2") {
+            Packet p =
+                with_header({0x08, 0, 0, 0, 0, 0, 0, 3, 0, 1, 0, 6, 0xBB, 1, 2, 3, 4, 5, 0, 0});
+            REQUIRE(decode(LinkType::linux_sll2, p, m) == DecodeReason::ok);
+            CHECK(m.src_mac[0] == 0xBB);
+        }
+        SUBCASE("BSD NULL in either byte order, LOOP in network order") {
+            CHECK(decode(LinkType::bsd_null, with_header({2, 0, 0, 0}), m) == DecodeReason::ok);
+            CHECK(decode(LinkType::bsd_null, with_header({0, 0, 0, 2}), m) == DecodeReason::ok);
+            CHECK(decode(LinkType::bsd_loop, with_header({0, 0, 0, 2}), m) == DecodeReason::ok);
+            CHECK(decode(LinkType::bsd_null, with_header({7, 0, 0, 0}), m) == DecodeReason::not_ip);
+            // AF_INET6 on a family header while the packet says IPv4
+            CHECK(decode(LinkType::bsd_null, with_header({30, 0, 0, 0}), m) ==
+                  DecodeReason::ip_version_mismatch);
+        }
+        SUBCASE("PPP with and without address/control, with a compressed protocol") {
+            CHECK(decode(LinkType::ppp, with_header({0xFF, 0x03, 0x00, 0x21}), m) ==
+                  DecodeReason::ok);
+            CHECK(decode(LinkType::ppp, with_header({0x00, 0x21}), m) == DecodeReason::ok);
+            CHECK(decode(LinkType::ppp, with_header({0x21}), m) == DecodeReason::ok);
+            CHECK(decode(LinkType::ppp, with_header({0xC0, 0x21}), m) == DecodeReason::not_ip);
+        }
+        SUBCASE("Cisco HDLC") {
+            CHECK(decode(LinkType::cisco_hdlc, with_header({0x0F, 0, 0x08, 0}), m) ==
+                  DecodeReason::ok);
+        }
+        SUBCASE("NFLOG with a prefix TLV before the payload TLV") {
+            std::uint16_t payload_len = static_cast<std::uint16_t>(ip.bytes.size() + 4);
+            Packet p = with_header({2, 0, 0, 0, 8, 0, 10, 0, 'a', 'b', 'c', 0,
+                                    static_cast<unsigned>(payload_len & 0xFF),
+                                    static_cast<unsigned>(payload_len >> 8), 9, 0});
+            REQUIRE(decode(LinkType::nflog, p, m) == DecodeReason::ok);
+            CHECK(m.key.dst_port == 2000);
+            Packet none = Packet{}.raw({2, 0, 0, 0, 8, 0, 10, 0, 'a', 'b', 'c', 0});
+            CHECK(decode(LinkType::nflog, none, m) == DecodeReason::nflog_no_payload);
+        }
+    }
+
+    TEST_CASE("each rejected packet has its named reason") {
+        PacketMeta m;
+        CHECK(decode(LinkType::ethernet, Packet{}.raw({1, 2, 3}), m) ==
+              DecodeReason::link_header_truncated);
+        CHECK(decode(LinkType::ethernet, Packet{}.ethernet(0x8100).u8(0), m) ==
+              DecodeReason::link_header_truncated);
+        CHECK(decode(LinkType::ethernet, Packet{}.ethernet(0x0806).zeros(28), m) ==
+              DecodeReason::not_ip);
+        CHECK(decode(LinkType::raw_ip, Packet{}.raw({0x55}).zeros(30), m) ==
+              DecodeReason::ip_version_unknown);
+        CHECK(decode(LinkType::ethernet, Packet{}.ethernet(0x86DD).ipv4(6, 40).tcp(1, 2, 0), m) ==
+              DecodeReason::ip_version_mismatch);
+        CHECK(decode(LinkType::ethernet, Packet{}.ethernet(0x0800).raw({0x45, 0, 0, 40}), m) ==
+              DecodeReason::ipv4_header_truncated);
+        Packet short_ihl = Packet{}.ethernet(0x0800).ipv4(6, 40);
+        short_ihl.bytes[14] = 0x44;
+        CHECK(decode(LinkType::ethernet, short_ihl, m) == DecodeReason::ipv4_header_length_bad);
+        CHECK(decode(LinkType::ethernet, Packet{}.ethernet(0x0800).ipv4(6, 19), m) ==
+              DecodeReason::ipv4_total_length_bad);
+        CHECK(decode(LinkType::ethernet, Packet{}.ethernet(0x86DD).u32(0x60000000).zeros(20), m) ==
+              DecodeReason::ipv6_header_truncated);
+    }
+
+    TEST_CASE("IPv4 options move the transport header") {
+        PacketMeta m;
+        Packet p = Packet{}.ethernet(0x0800).ipv4(17, 36, 0, 0, 2).udp(4444, 5555);
+        REQUIRE(decode(LinkType::ethernet, p, m) == DecodeReason::ok);
+        CHECK(m.key.src_port == 4444);
+        CHECK(m.key.dst_port == 5555);
+    }
+
+    TEST_CASE("fragments: the first keeps its ports, the later ones have none") {
+        PacketMeta m;
+        Packet first = Packet{}.ethernet(0x0800).ipv4(17, 1500, 0, 0x2000).udp(53, 4000, 2000);
+        REQUIRE(decode(LinkType::ethernet, first, m) == DecodeReason::ok);
+        CHECK(m.key.src_port == 53);
+        Packet later = Packet{}.ethernet(0x0800).ipv4(17, 520, 0, 185).udp(53, 4000);
+        REQUIRE(decode(LinkType::ethernet, later, m) == DecodeReason::ok);
+        CHECK(m.key.src_port == 0);
+        CHECK(m.key.dst_port == 0);
+        CHECK(m.key.protocol == 17);
+        Packet v6_later = Packet{}.ethernet(0x86DD).ipv6(44, 16).raw({17, 0, 0x05, 0x00}).u32(7);
+        v6_later.udp(53, 4000);
+        REQUIRE(decode(LinkType::ethernet, v6_later, m) == DecodeReason::ok);
+        CHECK(m.key.protocol == 17);
+        CHECK(m.key.src_port == 0);
+    }
+
+    TEST_CASE("IPv6 extension headers are walked to the protocol") {
+        PacketMeta m;
+        Packet p = Packet{}.ethernet(0x86DD).ipv6(0, 52, 0x2E).ext8(43).ext8(60).raw({6, 0, 0, 0});
+        p.u32(9).tcp(443, 50000, 0x18);  // hop-by-hop, routing, destination options, fragment
+        REQUIRE(decode(LinkType::ethernet, p, m) == DecodeReason::ok);
+        CHECK(m.key.protocol == 6);
+        CHECK(m.key.src_port == 443);
+        CHECK(m.key.tos == 0x2E);
+        CHECK(m.tcp_flags == 0x18);
+        CHECK(m.l3_bytes == 92);
+
+        SUBCASE("AH, ESP and no-next-header are protocols themselves") {
+            Packet ah = Packet{}.ethernet(0x86DD).ipv6(0, 16).ext8(51).zeros(8);
+            REQUIRE(decode(LinkType::ethernet, ah, m) == DecodeReason::ok);
+            CHECK(m.key.protocol == 51);
+        }
+        SUBCASE("a header cut short leaves its own type as the protocol") {
+            Packet cut = Packet{}.ethernet(0x86DD).ipv6(0, 40).u8(17);
+            REQUIRE(decode(LinkType::ethernet, cut, m) == DecodeReason::ok);
+            CHECK(m.key.protocol == 0);
+        }
+        SUBCASE("the walk stops after eight extension headers") {
+            Packet chain = Packet{}.ethernet(0x86DD).ipv6(60, 80);
+            for (int i = 0; i < 9; ++i) chain.ext8(60);
+            chain.udp(1, 2);
+            REQUIRE(decode(LinkType::ethernet, chain, m) == DecodeReason::ok);
+            CHECK(m.key.protocol == 60);
+        }
+    }
+
+    TEST_CASE("a jumbogram is read to its transport header and counted as payload length + 40") {
+        PacketMeta m;
+        Packet p = Packet{}.ethernet(0x86DD).ipv6(0, 0).raw({6, 0, 0xC2, 4}).u32(70000);
+        p.tcp(1, 2, 0x10);
+        p.wire_bytes = 70054;
+        REQUIRE(decode(LinkType::ethernet, p, m) == DecodeReason::ok);
+        CHECK(m.key.src_port == 1);
+        CHECK(m.l3_bytes == 40);
+        Packet empty = Packet{}.ethernet(0x86DD).ipv6(44, 0).raw({17, 0, 0, 0}).u32(1).udp(1, 2);
+        REQUIRE(decode(LinkType::ethernet, empty, m) == DecodeReason::ok);
+        CHECK(m.key.protocol == 44);  // no hop-by-hop: a zero payload length means no payload
+    }
+
+    TEST_CASE("an IPv4 total length of 0 (offload capture) counts the frame's IP bytes") {
+        PacketMeta m;
+        Packet p = Packet{}.ethernet(0x0800).ipv4(6, 0).tcp(1, 2, 0x10);
+        p.wire_bytes = 14 + 3000;
+        REQUIRE(decode(LinkType::ethernet, p, m) == DecodeReason::ok);
+        CHECK(m.l3_bytes == 3000);
+    }
+
+    TEST_CASE("a snaplen cut keeps ports with 4 bytes and TCP flags with 14") {
+        PacketMeta m;
+        Packet full = Packet{}.ethernet(0x0800).ipv4(6, 1500).tcp(1, 2, 0x11);
+        Packet p14 = full, p4 = full, p2 = full;
+        p14.bytes.resize(14 + 20 + 14);
+        p4.bytes.resize(14 + 20 + 4);
+        p2.bytes.resize(14 + 20 + 2);
+        REQUIRE(decode(LinkType::ethernet, p14, m) == DecodeReason::ok);
+        CHECK(m.tcp_flags == 0x11);
+        REQUIRE(decode(LinkType::ethernet, p4, m) == DecodeReason::ok);
+        CHECK(m.key.dst_port == 2);
+        CHECK(m.tcp_flags == 0);
+        REQUIRE(decode(LinkType::ethernet, p2, m) == DecodeReason::ok);
+        CHECK(m.key.src_port == 0);
+        CHECK(m.key.dst_port == 0);
+        CHECK(m.l3_bytes == 1500);
+    }
+
+    TEST_CASE("TCP flags need a well-formed header, except in a first fragment") {
+        PacketMeta m;
+        Packet bogus_offset = Packet{}.ethernet(0x0800).ipv4(6, 40).tcp(1, 2, 0x02, 2);
+        REQUIRE(decode(LinkType::ethernet, bogus_offset, m) == DecodeReason::ok);
+        CHECK(m.tcp_flags == 0);
+        Packet short_segment = Packet{}.ethernet(0x0800).ipv4(6, 36).tcp(1, 2, 0x02);
+        REQUIRE(decode(LinkType::ethernet, short_segment, m) == DecodeReason::ok);
+        CHECK(m.tcp_flags == 0);
+        CHECK(m.key.src_port == 1);
+        Packet tiny_fragment = Packet{}.ethernet(0x0800).ipv4(6, 36, 0, 0x2000).tcp(1, 2, 0x02);
+        REQUIRE(decode(LinkType::ethernet, tiny_fragment, m) == DecodeReason::ok);
+        CHECK(m.tcp_flags == 0x02);
+    }
+
+    TEST_CASE("the decoder counts every packet once and stamps the packet clock") {
+        spanflow::Decoder decoder(LinkType::ethernet);
+        spanflow::PacketClock clock;
+        Packet good = ipv4_tcp_syn();
+        Packet arp = Packet{}.ethernet(0x0806).zeros(28);
+        spanflow::PacketBatch batch;
+        batch.packets[0] = good.view(3'000);
+        batch.packets[1] = arp.view(5'000);
+        batch.packets[2] = good.view(4'000);  // earlier than the packet before it
+        batch.count = 3;
+        PacketMeta out[spanflow::kBatchSize];
+        REQUIRE(decoder.decode_batch(batch, clock, out) == 2);
+        CHECK(out[0].clock.ns == 3'000);
+        CHECK(out[1].ts.ns == 4'000);
+        CHECK(out[1].clock.ns == 5'000);  // the clock never goes back
+        CHECK(decoder.stats().packets == 3);
+        CHECK(decoder.stats().decoded == 2);
+        CHECK(decoder.stats().rejected[static_cast<std::size_t>(DecodeReason::not_ip)] == 1);
+    }
+}
