@@ -16,7 +16,13 @@ DecodeStatus Collector::on_datagram(std::span<const std::uint8_t> datagram,
 
     (void)sequences_.observe(ExporterKey{exporter, header.version, header.domain}, header.sequence,
                              header.sequence_increment);
-    for (const FlowRecord& r : records_) append_flow_json(out, r);
+    for (const FlowRecord& r : records_) {
+        if (format_ == OutputFormat::table) {
+            append_flow_row(out, r);
+        } else {
+            append_flow_json(out, r);
+        }
+    }
     stats_.records += records_.size();
     return status;
 }

@@ -26,9 +26,14 @@ struct CollectorStats {
     }
 };
 
+// How records are written: JSON lines (for programs) or a table (for people).
+enum class OutputFormat : std::uint8_t { json, table };
+
 class Collector {
   public:
-    // Decodes `datagram` from `exporter` and appends one JSON line per record to `out`. A
+    explicit Collector(OutputFormat format = OutputFormat::json) : format_(format) {}
+
+    // Decodes `datagram` from `exporter` and appends one line per record to `out`. A
     // malformed datagram appends nothing and is counted under its status.
     DecodeStatus on_datagram(std::span<const std::uint8_t> datagram, const Endpoint& exporter,
                              std::string& out);
@@ -37,6 +42,7 @@ class Collector {
     [[nodiscard]] const SequenceTracker& sequences() const { return sequences_; }
 
   private:
+    OutputFormat format_;
     CollectorStats stats_{};
     SequenceTracker sequences_{};
     std::vector<FlowRecord> records_;  // reused, so a steady stream allocates nothing

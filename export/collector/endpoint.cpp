@@ -1,9 +1,10 @@
 #include "export/collector/endpoint.hpp"
 
+#include "probe/core/socket_address.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstring>
 
 namespace spanflow::collector {
@@ -15,58 +16,20 @@ constexpr std::size_t kIpv6Bytes = 16;
 // ::ffff:0:0/96, the prefix of IPv4 addresses seen through an IPv6 socket (RFC 4291, 2.5.5.2).
 constexpr std::array<std::uint8_t, 12> kV4MappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
-std::optional<std::uint16_t> parse_port(std::string_view text) {
-    if (text.empty() || text.size() > 5) return std::nullopt;
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || value > 0xFFFF)
-        return std::nullopt;
-    return static_cast<std::uint16_t>(value);
-}
-
 }  // namespace
 
+// Parsing and printing are the project's one ADDR:PORT syntax (probe/core/socket_address.hpp);
+// an Endpoint is its comparable value form, for keying exporters.
 std::optional<Endpoint> parse_endpoint(std::string_view text) {
-    Endpoint e;
-    std::string_view address;
-    std::string_view port;
-    if (text.starts_with('[')) {
-        const auto close = text.find(']');
-        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
-            return std::nullopt;
-        address = text.substr(1, close - 1);
-        port = text.substr(close + 2);
-        e.ip_version = 6;
-    } else {
-        const auto colon = text.rfind(':');
-        if (colon == std::string_view::npos) return std::nullopt;
-        address = text.substr(0, colon);
-        port = text.substr(colon + 1);
-        e.ip_version = 4;
-    }
-    // inet_pton needs a terminated string; an address longer than any numeric form is not one.
-    char buf[INET6_ADDRSTRLEN] = {};
-    if (address.empty() || address.size() >= sizeof buf) return std::nullopt;
-    std::memcpy(buf, address.data(), address.size());
-    if (inet_pton(e.ip_version == 6 ? AF_INET6 : AF_INET, buf, e.addr.data()) != 1)
-        return std::nullopt;
-    const auto p = parse_port(port);
-    if (!p) return std::nullopt;
-    e.port = *p;
-    return e;
+    auto address = parse_socket_address(text);
+    if (!address) return std::nullopt;
+    return from_sockaddr(address->storage, address->length);
 }
 
 std::string format_endpoint(const Endpoint& e) {
-    char buf[INET6_ADDRSTRLEN] = {};
-    const bool v6 = e.ip_version == 6;
-    inet_ntop(v6 ? AF_INET6 : AF_INET, e.addr.data(), buf, sizeof buf);
-    std::string out;
-    if (v6) out += '[';
-    out += buf;
-    if (v6) out += ']';
-    out += ':';
-    out += std::to_string(e.port);
-    return out;
+    SocketAddress address;
+    address.length = to_sockaddr(e, address.storage);
+    return address.to_string();
 }
 
 socklen_t to_sockaddr(const Endpoint& e, sockaddr_storage& sa) {

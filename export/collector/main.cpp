@@ -18,6 +18,7 @@
 #include "export/collector/endpoint.hpp"
 #include "export/collector/line_writer.hpp"
 #include "export/collector/udp_listener.hpp"
+#include "probe/core/flow_json.hpp"
 
 namespace {
 
@@ -69,6 +70,7 @@ struct Options {
     Endpoint listen{};
     std::string write_path{"-"};
     std::optional<Seconds> idle_exit{};
+    OutputFormat format{OutputFormat::json};
 };
 
 // Parses the command line. Returns the exit status when the program should stop here (help,
@@ -92,6 +94,12 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
     app.add_option("--idle-exit", idle_text,
                    "exit once no datagram has arrived for SECONDS (may be fractional)")
         ->type_name("SECONDS");
+    std::string format_text = "json";
+    app.add_option("--format", format_text,
+                   "json: one JSON line per flow record (IPFIX names); table: aligned columns "
+                   "for reading")
+        ->type_name("json|table")
+        ->capture_default_str();
     app.set_version_flag("--version", "spanflow-collect " SPANFLOW_VERSION);
 
     try {
@@ -119,6 +127,12 @@ std::optional<int> parse_options(int argc, char** argv, Options& options) {
                    idle_text);
             return kExitUsage;
         }
+    }
+    if (format_text == "table") {
+        options.format = OutputFormat::table;
+    } else if (format_text != "json") {
+        report("--format: '{}' is not allowed; give json or table", format_text);
+        return kExitUsage;
     }
     if (options.write_path.empty()) {
         report("--write: '' is not a file name (a path, or - for stdout)");
@@ -160,7 +174,8 @@ int main(int argc, char** argv) {
     // Scripts read the real port from this line, so it goes out before any datagram is awaited.
     report("listening on {}", format_endpoint(listener.local()));
 
-    Collector collector;
+    Collector collector(options.format);
+    if (options.format == OutputFormat::table) writer.buffer() += spanflow::flow_row_header();
     int status = kExitOk;
     auto flush = [&] {
         if (writer.buffer().empty()) return;

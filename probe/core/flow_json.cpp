@@ -1,7 +1,10 @@
 #include "probe/core/flow_json.hpp"
 
 #include <arpa/inet.h>
+#include <fmt/chrono.h>
 #include <fmt/format.h>
+
+#include <ctime>
 
 namespace spanflow {
 
@@ -39,6 +42,55 @@ void append_flow_json(std::string& out, const FlowRecord& r) {
     if (r.has_dst_mac)
         fmt::format_to(it, ",\"destinationMacAddress\":\"{}\"", format_mac(r.dst_mac));
     out += "}\n";
+}
+
+namespace {
+constexpr const char* kRowFormat =
+    "{:<23}  {:>9}  {:<5}  {:<22}  {:<22}  {:>9}  {:>12}  {:<8}  {:>3}\n";
+
+std::string endpoint(const FlowKey& k, bool source) {
+    std::string addr = format_address(k, source);
+    if (k.is_ipv6()) addr = "[" + addr + "]";
+    return fmt::format("{}:{}", addr, source ? k.src_port : k.dst_port);
+}
+
+std::string protocol_name(std::uint8_t p) {
+    switch (p) {
+        case kProtoTcp:
+            return "TCP";
+        case kProtoUdp:
+            return "UDP";
+        case kProtoIcmp:
+            return "ICMP";
+        case kProtoIcmpv6:
+            return "ICMP6";
+        case kProtoSctp:
+            return "SCTP";
+        default:
+            return std::to_string(p);
+    }
+}
+}  // namespace
+
+std::string flow_row_header() {
+    return fmt::format(kRowFormat, "start (UTC)", "seconds", "proto", "source", "destination",
+                       "packets", "bytes", "flags", "tos");
+}
+
+void append_flow_row(std::string& out, const FlowRecord& r) {
+    std::time_t secs = static_cast<std::time_t>(r.first.sec());
+    std::tm utc{};
+    gmtime_r(&secs, &utc);
+    std::string start =
+        fmt::format("{:%Y-%m-%d %H:%M:%S}.{:03}", utc, (r.first.ms() % 1000 + 1000) % 1000);
+    std::string flags = "CEUAPRSF";  // nfdump's letters, most significant bit first
+    for (int bit = 0; bit < 8; ++bit) {
+        if (!(r.tcp_flags & (0x80 >> bit))) flags[static_cast<std::size_t>(bit)] = '.';
+    }
+    double seconds = static_cast<double>(r.last.ms() - r.first.ms()) / 1000.0;
+    fmt::format_to(std::back_inserter(out), kRowFormat, start, fmt::format("{:.3f}", seconds),
+                   protocol_name(r.key.protocol), endpoint(r.key, true), endpoint(r.key, false),
+                   r.packets, r.bytes, flags, r.key.tos);
 }
 
 }  // namespace spanflow

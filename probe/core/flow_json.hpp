@@ -12,6 +12,12 @@ namespace spanflow {
 // Appends the JSON object for `r` and a newline to `out`.
 void append_flow_json(std::string& out, const FlowRecord& r);
 
+// The header line of the table that append_flow_row writes, newline included.
+std::string flow_row_header();
+// Appends one table row for `r` and a newline: start (UTC), duration, protocol, source and
+// destination, packets, bytes, TCP flags, ToS.
+void append_flow_row(std::string& out, const FlowRecord& r);
+
 // The textual address of one side of a key ("192.0.2.1", "2001:db8::1").
 std::string format_address(const FlowKey& k, bool source);
 

@@ -43,5 +43,6 @@ expect 0 "" "$collect" --version
 expect 2 "--listen" "$collect" -l nowhere
 expect 2 "--listen" "$collect"
 expect 2 "--idle-exit" "$collect" -l 127.0.0.1:0 --idle-exit -3
+expect 2 "--format: 'xml' is not allowed" "$collect" -l 127.0.0.1:0 --format xml
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
