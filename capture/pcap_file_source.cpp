@@ -9,6 +9,8 @@ namespace {
 // libpcap never hands out a record above its maximum snapshot length (262144 bytes), so an arena
 // of one such record per batch slot always holds a full batch without a size check per packet.
 constexpr std::size_t kMaxRecordBytes = 262144;
+// Packet times past 2^33 s (the year 2242) are damage, not time: they are counted and skipped.
+constexpr std::uint64_t kMaxSeconds = std::uint64_t{1} << 33;
 }  // namespace
 
 bool link_type_from_dlt(int dlt, LinkType& out) {
@@ -23,9 +25,13 @@ bool link_type_from_dlt(int dlt, LinkType& out) {
             out = LinkType::linux_sll2;
             return true;
         case DLT_RAW:
-        case DLT_IPV4:
-        case DLT_IPV6:
             out = LinkType::raw_ip;
+            return true;
+        case DLT_IPV4:
+            out = LinkType::raw_ipv4;
+            return true;
+        case DLT_IPV6:
+            out = LinkType::raw_ipv6;
             return true;
         case DLT_NULL:
             out = LinkType::bsd_null;
@@ -95,6 +101,11 @@ ReadStatus PcapFileSource::next_batch(PacketBatch& batch) {
             return ReadStatus::error;
         }
         ++packets_read_;
+        // pcapng carries 64-bit times: a damaged one could overflow nanoseconds since 1970.
+        if (static_cast<std::uint64_t>(hdr->ts.tv_sec) > kMaxSeconds) {
+            ++packets_bad_time_;
+            continue;
+        }
         // libpcap reuses its buffer on the next call, so the batch keeps its own copy.
         std::uint32_t caplen = std::min<std::uint32_t>(hdr->caplen, kMaxRecordBytes);
         std::memcpy(free_space, data, caplen);

@@ -38,6 +38,8 @@ class PcapFileSource {
     // After ReadStatus::error: libpcap's words, and the 1-based number of the damaged record.
     [[nodiscard]] const std::string& error() const { return error_; }
     [[nodiscard]] std::uint64_t packets_read() const { return packets_read_; }
+    // Records skipped because their time is out of range (before 1970 or after 2242).
+    [[nodiscard]] std::uint64_t packets_bad_time() const { return packets_bad_time_; }
 
   private:
     PcapFileSource(pcap* handle, LinkType link, int dlt, std::uint32_t ifindex);
@@ -47,6 +49,7 @@ class PcapFileSource {
     int dlt_;
     std::uint32_t ifindex_;
     std::uint64_t packets_read_{0};
+    std::uint64_t packets_bad_time_{0};
     std::string error_;
     std::unique_ptr<std::uint8_t[]> arena_;  // packet bytes of the current batch
 };

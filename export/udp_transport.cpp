@@ -34,18 +34,25 @@ UdpTransport::~UdpTransport() {
 void UdpTransport::send(std::span<const std::uint8_t> datagram) {
     for (std::size_t i = 0; i < sockets_.size(); ++i) {
         CollectorStats& s = stats_[i];
-        for (int attempt = 0;; ++attempt) {
+        bool waited = false;
+        for (;;) {
             ssize_t n = sendto(sockets_[i], datagram.data(), datagram.size(), 0, s.address.get(),
                                s.address.length);
             if (n == static_cast<ssize_t>(datagram.size())) {
                 ++s.datagrams_sent;
+                s.congested = false;
                 break;
             }
             int err = n < 0 ? errno : EMSGSIZE;
             if (err == EINTR) continue;
-            if ((err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) && attempt == 0) {
+            bool full = err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS;
+            // A full buffer is waited on once; if that wait runs out, the collector is marked
+            // congested and later datagrams are not waited for until one goes through, so a
+            // slow collector costs counted errors, not a probe running at 50 datagrams/s.
+            if (full && !waited && !s.congested) {
+                waited = true;
                 pollfd p{sockets_[i], POLLOUT, 0};
-                poll(&p, 1, static_cast<int>(kSendWait.count()));
+                if (poll(&p, 1, static_cast<int>(kSendWait.count())) <= 0) s.congested = true;
                 continue;
             }
             ++s.send_errors;

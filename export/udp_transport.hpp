@@ -1,6 +1,8 @@
 // Sends each export datagram to every configured collector over UDP (IPv4 and IPv6). A collector
-// that is down or slow costs a counted send error, never a stall: sockets are non-blocking and a
-// full send buffer is waited on for at most kSendWait.
+// that is slow costs counted send errors, never a stall: sockets are non-blocking, and a full send
+// buffer is waited on for at most kSendWait, and not again until the collector catches up. A
+// collector that is down cannot be told from one that is up: UDP has no answer to wait for (the
+// sockets are unconnected, so ICMP port-unreachable is not reported), and its datagrams are lost.
 #pragma once
 
 #include <chrono>
@@ -18,6 +20,7 @@ struct CollectorStats {
     std::uint64_t datagrams_sent{0};
     std::uint64_t send_errors{0};
     std::string last_error;  // strerror of the latest failure, for the report
+    bool congested{false};   // the last wait for buffer space ran out: do not wait again yet
 };
 
 class UdpTransport {

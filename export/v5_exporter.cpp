@@ -4,8 +4,15 @@
 
 namespace spanflow {
 
-V5Exporter::V5Exporter(UdpTransport& transport, std::uint8_t engine_type, std::uint8_t engine_id)
-    : transport_(transport) {
+std::size_t V5Exporter::records_per_datagram(std::size_t max_datagram_bytes) {
+    if (max_datagram_bytes < wire::v5::kHeaderBytes + wire::v5::kRecordBytes) return 1;
+    return std::min(wire::v5::kMaxRecords,
+                    (max_datagram_bytes - wire::v5::kHeaderBytes) / wire::v5::kRecordBytes);
+}
+
+V5Exporter::V5Exporter(UdpTransport& transport, std::uint8_t engine_type, std::uint8_t engine_id,
+                       std::size_t max_datagram_bytes)
+    : transport_(transport), max_records_(records_per_datagram(max_datagram_bytes)) {
     header_.engine_type = engine_type;
     header_.engine_id = engine_id;
 }
@@ -32,7 +39,7 @@ void V5Exporter::add(const FlowRecord& r, Timestamp now) {
     pending_first_ = std::min(pending_first_, r.first);
     pending_last_ = std::max(pending_last_, r.last);
     pending_[pending_count_++] = r;
-    if (pending_count_ == pending_.size()) send(now);
+    if (pending_count_ == max_records_) send(now);
 }
 
 void V5Exporter::poll(Timestamp now) {

@@ -30,7 +30,12 @@ class V5Exporter {
     // A partly filled datagram waits at most this long (export clock) for more records.
     static constexpr Duration kMaxHold{std::chrono::seconds{1}};
 
-    V5Exporter(UdpTransport& transport, std::uint8_t engine_type, std::uint8_t engine_id);
+    // Datagrams stay within `max_datagram_bytes` (SEMANTICS.md: default 1400), which holds
+    // (max - 24) / 48 records, and at most the format's 30.
+    V5Exporter(UdpTransport& transport, std::uint8_t engine_type, std::uint8_t engine_id,
+               std::size_t max_datagram_bytes);
+
+    [[nodiscard]] static std::size_t records_per_datagram(std::size_t max_datagram_bytes);
 
     // sysUptime 0: the export clock when the exporter started (replay: the first packet's time),
     // rounded down to a whole second so that sysUptime is whole-second aligned.
@@ -49,6 +54,7 @@ class V5Exporter {
 
     UdpTransport& transport_;
     V5Header header_{};
+    std::size_t max_records_;
     std::array<FlowRecord, wire::v5::kMaxRecords> pending_{};
     std::size_t pending_count_{0};
     Timestamp oldest_pending_{};

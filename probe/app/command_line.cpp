@@ -39,17 +39,21 @@ Checked whole_in_range(const std::string& option, const std::string& text, std::
     return {};
 }
 
-// Seconds may have a fraction (0.5); they must be positive and fit the 32-bit millisecond
-// fields that exporters use for durations.
+// Seconds may have a fraction (0.5); they must be at least a millisecond, the unit flows are
+// exported in, and fit the 32-bit millisecond fields that exporters use for durations.
+constexpr double kMinTimeoutSeconds = 0.001;
+// The smallest datagram that carries one v5 record, and the largest UDP payload over IPv4.
+constexpr std::uint64_t kMinDatagramBytes = wire::v5::kHeaderBytes + wire::v5::kRecordBytes;
+constexpr std::uint64_t kMaxUdpPayloadBytes = 65507;
 constexpr double kMaxTimeoutSeconds = 4'294'967.0;
 
 Checked seconds(const std::string& option, const std::string& text, Duration& out) {
     double v = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc{} || end != text.data() + text.size() || text.empty() || !(v > 0) ||
-        v > kMaxTimeoutSeconds || !std::isfinite(v))
-        return {fmt::format("{}: '{}' is not allowed; give seconds, more than 0 and at most {:.0f}",
-                            option, text, kMaxTimeoutSeconds)};
+    if (ec != std::errc{} || end != text.data() + text.size() || text.empty() ||
+        !(v >= kMinTimeoutSeconds) || v > kMaxTimeoutSeconds || !std::isfinite(v))
+        return {fmt::format("{}: '{}' is not allowed; give seconds from {} to {:.0f}", option, text,
+                            kMinTimeoutSeconds, kMaxTimeoutSeconds)};
     out = Duration{static_cast<std::int64_t>(std::llround(v * 1e9))};
     return {};
 }
@@ -66,6 +70,7 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     std::vector<std::string> collectors;
     std::string version = "5", active = "1800", inactive = "15", tcp_end = "5";
     std::string max_flows = "1048576", ifindex = "0", engine_id = "0", engine_type = "0";
+    std::string max_datagram = "1400";
     app.add_option("-r,--read", config.read_path, "Replay this capture file (pcap or pcapng)")
         ->option_text("FILE");
     app.add_option("-n,--collector", collectors,
@@ -89,6 +94,9 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
         ->option_text("N [1048576]");
     app.add_option("--ifindex", ifindex, "Ingress ifIndex to put in flows of a replay")
         ->option_text("N [0]");
+    app.add_option("--max-datagram", max_datagram,
+                   "Largest export datagram, UDP payload bytes (fit the path MTU)")
+        ->option_text("BYTES [1400]");
     app.add_option("--engine-type", engine_type, "NetFlow v5 engine_type")->option_text("N [0]");
     app.add_option("--engine-id", engine_id, "NetFlow v5 engine_id")->option_text("N [0]");
 
@@ -120,6 +128,9 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     config.max_flows = static_cast<std::uint32_t>(v);
     checks.push_back(whole_in_range("--ifindex", ifindex, 0, wire::v5::kMaxIfIndex, v));
     config.ifindex = static_cast<std::uint32_t>(v);
+    checks.push_back(
+        whole_in_range("--max-datagram", max_datagram, kMinDatagramBytes, kMaxUdpPayloadBytes, v));
+    config.max_datagram_bytes = static_cast<std::size_t>(v);
     checks.push_back(whole_in_range("--engine-type", engine_type, 0, 255, v));
     config.engine_type = static_cast<std::uint8_t>(v);
     checks.push_back(whole_in_range("--engine-id", engine_id, 0, 255, v));

@@ -20,6 +20,7 @@ struct ProbeConfig {
     std::uint32_t ifindex{0};
     std::uint8_t engine_type{0};
     std::uint8_t engine_id{0};
+    std::size_t max_datagram_bytes{1400};  // --max-datagram: UDP payload limit per export datagram
 };
 
 enum class CliOutcome : std::uint8_t {

@@ -50,7 +50,8 @@ int run_replay(const ProbeConfig& config, const std::atomic<bool>& stop) {
         return 2;
     }
     std::optional<V5Exporter> v5;
-    if (!config.collectors.empty()) v5.emplace(transport, config.engine_type, config.engine_id);
+    if (!config.collectors.empty())
+        v5.emplace(transport, config.engine_type, config.engine_id, config.max_datagram_bytes);
 
     FlowShardConfig shard_config;
     shard_config.max_flows = config.max_flows;

@@ -13,7 +13,9 @@ void print_report(std::FILE* out, const ReportInputs& in) {
 
     fmt::print(out, "spanflow: replay of {} ({})\n", in.config.read_path,
                link_type_name(in.source.link_type()));
-    line(2, "packets read", d.packets);
+    line(2, "packets read", in.source.packets_read());
+    if (in.source.packets_bad_time() != 0)
+        line(4, "skipped, timestamp out of range", in.source.packets_bad_time());
     line(4, "decoded into flows", d.decoded);
     line(4, "rejected", d.rejected_total());
     for (std::size_t r = 1; r < kDecodeReasonCount; ++r) {

@@ -11,7 +11,9 @@ enum class LinkType : std::uint8_t {
     ethernet,    // DLT_EN10MB
     linux_sll,   // DLT_LINUX_SLL
     linux_sll2,  // DLT_LINUX_SLL2
-    raw_ip,      // DLT_RAW, DLT_IPV4, DLT_IPV6: the version nibble tells which
+    raw_ip,      // DLT_RAW: the version nibble tells which IP
+    raw_ipv4,    // DLT_IPV4: IPv4 only
+    raw_ipv6,    // DLT_IPV6: IPv6 only
     bsd_null,    // DLT_NULL: 4-byte address family in the capturing host's byte order
     bsd_loop,    // DLT_LOOP: 4-byte address family in network byte order
     ppp,         // DLT_PPP
@@ -29,6 +31,10 @@ constexpr std::string_view link_type_name(LinkType t) {
             return "LINUX_SLL2";
         case LinkType::raw_ip:
             return "RAW";
+        case LinkType::raw_ipv4:
+            return "IPV4";
+        case LinkType::raw_ipv6:
+            return "IPV6";
         case LinkType::bsd_null:
             return "NULL";
         case LinkType::bsd_loop:

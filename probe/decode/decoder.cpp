@@ -66,84 +66,104 @@ struct L3Start {
     unsigned version{0};
 };
 
-L3Start ethertype_walk(const Bytes& b, std::size_t pos, std::uint16_t type, PacketMeta& m);
+// What the header at the walk's position is named by.
+enum class Next : std::uint8_t {
+    ethertype,     // an EtherType (Ethernet, VLAN tags, SNAP, SLL, Cisco HDLC)
+    mpls,          // an MPLS label stack
+    ppp_protocol,  // a PPP protocol number (PPP, PPPoE)
+};
 
-// An MPLS label stack ending at the bottom-of-stack bit, then IPv4, IPv6 or a pseudowire control
-// word followed by an Ethernet frame (RFC 4448), which is the only payload a label cannot name.
-L3Start mpls_walk(const Bytes& b, std::size_t pos, PacketMeta& m) {
+// Follows the headers between the link layer and the IP header, from `pos`, where a header named
+// `value` of kind `kind` starts: VLAN tags of any depth, LLC/SNAP, MPLS label stacks, PPPoE, and
+// pseudowire Ethernet frames under MPLS (RFC 4448), in any nesting. It is a loop, not recursion:
+// every step consumes at least 4 bytes, so the captured length bounds the work, and a packet of
+// nested tunnels cannot exhaust the stack.
+L3Start walk_to_ip(const Bytes& b, std::size_t pos, Next kind, std::uint16_t value, PacketMeta& m) {
     for (;;) {
-        if (!b.has(pos, kMplsLabel)) return {DecodeReason::link_header_truncated, pos};
-        bool bottom = (b.u8(pos + 2) & 0x01) != 0;
-        pos += kMplsLabel;
-        if (bottom) break;
-    }
-    if (!b.has(pos, 1)) return {DecodeReason::link_header_truncated, pos};
-    switch (b.u8(pos) >> 4) {
-        case 4:
-        case 6:
-            return {DecodeReason::ok, pos, 0};
-        case 0: {
-            std::size_t eth = pos + 4;  // the control word
-            if (!b.has(eth, kEthernetHeader)) return {DecodeReason::link_header_truncated, eth};
-            return ethertype_walk(b, eth + kEthernetHeader, b.be16(eth + 12), m);
-        }
-        default:
-            return {DecodeReason::mpls_payload_unknown, pos};
-    }
-}
-
-L3Start ppp_protocol(const Bytes& b, std::size_t pos, std::uint16_t proto, PacketMeta& m) {
-    switch (proto) {
-        case kPppIpv4:
-            return {DecodeReason::ok, pos, 4};
-        case kPppIpv6:
-            return {DecodeReason::ok, pos, 6};
-        case kPppMplsUc:
-        case kPppMplsMc:
-            return mpls_walk(b, pos, m);
-        default:
-            return {DecodeReason::not_ip, pos};
-    }
-}
-
-// Follows EtherType-chained headers (VLAN tags of any depth, LLC/SNAP, MPLS, PPPoE) from `pos`,
-// where a header of type `type` starts, to the IP header.
-L3Start ethertype_walk(const Bytes& b, std::size_t pos, std::uint16_t type, PacketMeta& m) {
-    for (;;) {
-        switch (type) {
-            case kEtherIpv4:
-                return {DecodeReason::ok, pos, 4};
-            case kEtherIpv6:
-                return {DecodeReason::ok, pos, 6};
-            case kEtherVlan:
-            case kEtherQinQ:
-            case kEtherVlanOld1:
-            case kEtherVlanOld2:
-                if (!b.has(pos, kVlanTag)) return {DecodeReason::link_header_truncated, pos};
-                if (!m.has_vlan) {
-                    m.has_vlan = true;
-                    m.vlan_id = b.be16(pos) & 0x0FFF;
+        switch (kind) {
+            case Next::ppp_protocol:
+                switch (value) {
+                    case kPppIpv4:
+                        return {DecodeReason::ok, pos, 4};
+                    case kPppIpv6:
+                        return {DecodeReason::ok, pos, 6};
+                    case kPppMplsUc:
+                    case kPppMplsMc:
+                        kind = Next::mpls;
+                        continue;
+                    default:
+                        return {DecodeReason::not_ip, pos};
                 }
-                type = b.be16(pos + 2);
-                pos += kVlanTag;
+            case Next::mpls: {
+                for (;;) {  // labels up to the bottom-of-stack bit
+                    if (!b.has(pos, kMplsLabel)) return {DecodeReason::link_header_truncated, pos};
+                    bool bottom = (b.u8(pos + 2) & 0x01) != 0;
+                    pos += kMplsLabel;
+                    if (bottom) break;
+                }
+                if (!b.has(pos, 1)) return {DecodeReason::link_header_truncated, pos};
+                // A label does not name its payload: IP says so by its version nibble, and a
+                // pseudowire starts with a zero control word before its Ethernet frame.
+                switch (b.u8(pos) >> 4) {
+                    case 4:
+                    case 6:
+                        return {DecodeReason::ok, pos, 0};
+                    case 0: {
+                        std::size_t eth = pos + 4;
+                        if (!b.has(eth, kEthernetHeader))
+                            return {DecodeReason::link_header_truncated, eth};
+                        value = b.be16(eth + 12);
+                        pos = eth + kEthernetHeader;
+                        kind = Next::ethertype;
+                        continue;
+                    }
+                    default:
+                        return {DecodeReason::mpls_payload_unknown, pos};
+                }
+            }
+            case Next::ethertype:
+                switch (value) {
+                    case kEtherIpv4:
+                        return {DecodeReason::ok, pos, 4};
+                    case kEtherIpv6:
+                        return {DecodeReason::ok, pos, 6};
+                    case kEtherVlan:
+                    case kEtherQinQ:
+                    case kEtherVlanOld1:
+                    case kEtherVlanOld2:
+                        if (!b.has(pos, kVlanTag))
+                            return {DecodeReason::link_header_truncated, pos};
+                        if (!m.has_vlan) {
+                            m.has_vlan = true;
+                            m.vlan_id = b.be16(pos) & 0x0FFF;
+                        }
+                        value = b.be16(pos + 2);
+                        pos += kVlanTag;
+                        continue;
+                    case kEtherMplsUc:
+                    case kEtherMplsMc:
+                        kind = Next::mpls;
+                        continue;
+                    case kEtherPppoeSession:
+                        if (!b.has(pos, kPppoeHeader))
+                            return {DecodeReason::link_header_truncated, pos};
+                        value = b.be16(pos + 6);
+                        pos += kPppoeHeader;
+                        kind = Next::ppp_protocol;
+                        continue;
+                    default:
+                        break;
+                }
+                if (value > kEtherMaxLength) return {DecodeReason::not_ip, pos};
+                // An 802.3 length field: only LLC with a SNAP header can carry an EtherType on.
+                if (!b.has(pos, 3)) return {DecodeReason::link_header_truncated, pos};
+                if (b.u8(pos) != 0xAA || b.u8(pos + 1) != 0xAA || b.u8(pos + 2) != 0x03)
+                    return {DecodeReason::not_ip, pos};
+                if (!b.has(pos, kSnapHeader)) return {DecodeReason::link_header_truncated, pos};
+                value = b.be16(pos + 6);
+                pos += kSnapHeader;
                 continue;
-            case kEtherMplsUc:
-            case kEtherMplsMc:
-                return mpls_walk(b, pos, m);
-            case kEtherPppoeSession:
-                if (!b.has(pos, kPppoeHeader)) return {DecodeReason::link_header_truncated, pos};
-                return ppp_protocol(b, pos + kPppoeHeader, b.be16(pos + 6), m);
-            default:
-                break;
         }
-        if (type > kEtherMaxLength) return {DecodeReason::not_ip, pos};
-        // An 802.3 length field: only LLC with a SNAP header can carry an EtherType on.
-        if (!b.has(pos, 3)) return {DecodeReason::link_header_truncated, pos};
-        if (b.u8(pos) != 0xAA || b.u8(pos + 1) != 0xAA || b.u8(pos + 2) != 0x03)
-            return {DecodeReason::not_ip, pos};
-        if (!b.has(pos, kSnapHeader)) return {DecodeReason::link_header_truncated, pos};
-        type = b.be16(pos + 6);
-        pos += kSnapHeader;
     }
 }
 
@@ -154,23 +174,27 @@ L3Start link_walk(LinkType link, const Bytes& b, PacketMeta& m) {
             std::memcpy(m.dst_mac.data(), b.p, 6);
             std::memcpy(m.src_mac.data(), b.p + 6, 6);
             m.has_dst_mac = m.has_src_mac = true;
-            return ethertype_walk(b, kEthernetHeader, b.be16(12), m);
+            return walk_to_ip(b, kEthernetHeader, Next::ethertype, b.be16(12), m);
         case LinkType::linux_sll:
             if (!b.has(0, kSllHeader)) return {DecodeReason::link_header_truncated, 0};
             if (b.be16(4) == 6) {
                 std::memcpy(m.src_mac.data(), b.p + 6, 6);
                 m.has_src_mac = true;
             }
-            return ethertype_walk(b, kSllHeader, b.be16(14), m);
+            return walk_to_ip(b, kSllHeader, Next::ethertype, b.be16(14), m);
         case LinkType::linux_sll2:
             if (!b.has(0, kSll2Header)) return {DecodeReason::link_header_truncated, 0};
             if (b.u8(11) == 6) {
                 std::memcpy(m.src_mac.data(), b.p + 12, 6);
                 m.has_src_mac = true;
             }
-            return ethertype_walk(b, kSll2Header, b.be16(0), m);
+            return walk_to_ip(b, kSll2Header, Next::ethertype, b.be16(0), m);
         case LinkType::raw_ip:
             return {DecodeReason::ok, 0, 0};
+        case LinkType::raw_ipv4:
+            return {DecodeReason::ok, 0, 4};
+        case LinkType::raw_ipv6:
+            return {DecodeReason::ok, 0, 6};
         case LinkType::bsd_null:
         case LinkType::bsd_loop: {
             if (!b.has(0, 4)) return {DecodeReason::link_header_truncated, 0};
@@ -187,13 +211,13 @@ L3Start link_walk(LinkType link, const Bytes& b, PacketMeta& m) {
             if (b.has(0, 2) && b.u8(0) == 0xFF && b.u8(1) == 0x03) pos = 2;  // address, control
             if (!b.has(pos, 1)) return {DecodeReason::link_header_truncated, pos};
             // RFC 1661 protocol-field compression: an odd first byte is a one-byte protocol.
-            if (b.u8(pos) & 0x01) return ppp_protocol(b, pos + 1, b.u8(pos), m);
+            if (b.u8(pos) & 0x01) return walk_to_ip(b, pos + 1, Next::ppp_protocol, b.u8(pos), m);
             if (!b.has(pos, 2)) return {DecodeReason::link_header_truncated, pos};
-            return ppp_protocol(b, pos + 2, b.be16(pos), m);
+            return walk_to_ip(b, pos + 2, Next::ppp_protocol, b.be16(pos), m);
         }
         case LinkType::cisco_hdlc:
             if (!b.has(0, 4)) return {DecodeReason::link_header_truncated, 0};
-            return ethertype_walk(b, 4, b.be16(2), m);
+            return walk_to_ip(b, 4, Next::ethertype, b.be16(2), m);
         case LinkType::nflog: {
             // NFLOG: family, version, resource id, then TLVs whose length (header included) and
             // type are in the capturing host's byte order (little-endian here); padded to 4.
@@ -334,8 +358,15 @@ DecodeReason decode_packet(LinkType link, const PacketView& pkt, PacketMeta& m) 
     L3Start l3 = link_walk(link, b, m);
     if (l3.reason != DecodeReason::ok) return l3.reason;
     if (!b.has(l3.offset, 1)) {
-        return link == LinkType::raw_ip ? DecodeReason::ipv4_header_truncated
-                                        : DecodeReason::link_header_truncated;
+        switch (link) {  // nothing after the link header, or nothing at all for raw IP
+            case LinkType::raw_ip:
+            case LinkType::raw_ipv4:
+                return DecodeReason::ipv4_header_truncated;
+            case LinkType::raw_ipv6:
+                return DecodeReason::ipv6_header_truncated;
+            default:
+                return DecodeReason::link_header_truncated;
+        }
     }
     unsigned version = b.u8(l3.offset) >> 4;
     if (l3.version != 0 && version != l3.version) return DecodeReason::ip_version_mismatch;

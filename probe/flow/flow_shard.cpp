@@ -1,9 +1,24 @@
 #include "probe/flow/flow_shard.hpp"
 
 #include <bit>
+#include <cstdlib>
 #include <cstring>
+#include <new>
+#include <type_traits>
 
 namespace spanflow {
+
+namespace {
+// calloc: large blocks come straight from the kernel as zeroed pages that cost nothing until
+// flows touch them, so a big table costs nothing at start, and a size the system cannot back
+// fails here, cleanly. An all-zero Entry is a valid (unused) one.
+template <class T>
+std::unique_ptr<T[], FlowShard::FreeDeleter> allocate_zeroed(std::size_t count) {
+    void* p = std::calloc(count, sizeof(T));
+    if (p == nullptr) throw std::bad_alloc();
+    return std::unique_ptr<T[], FlowShard::FreeDeleter>(static_cast<T*>(p));
+}
+}  // namespace
 
 FlowShard::FlowShard(const FlowShardConfig& config) : config_(config) {
     if (config_.max_flows == 0) config_.max_flows = 1;
@@ -11,13 +26,11 @@ FlowShard::FlowShard(const FlowShardConfig& config) : config_(config) {
     if (slots < 16) slots = 16;
     mask_ = slots - 1;
     shift_ = static_cast<unsigned>(64 - std::countr_zero(slots));
-    pool_ = std::make_unique<Entry[]>(config_.max_flows);
-    tags_ = std::make_unique<std::uint8_t[]>(slots);  // zeroed: every slot empty
-    slots_ = std::make_unique<std::uint32_t[]>(slots);
-    for (std::uint32_t i = config_.max_flows; i-- > 0;) {
-        pool_[i].recency.next = free_head_;
-        free_head_ = i;
-    }
+    static_assert(std::is_trivially_copyable_v<Entry> && std::is_trivially_destructible_v<Entry>,
+                  "pool entries are zeroed memory, never constructed or destroyed one by one");
+    pool_ = allocate_zeroed<Entry>(config_.max_flows);
+    tags_ = allocate_zeroed<std::uint8_t>(slots);  // zero: every slot empty
+    slots_ = allocate_zeroed<std::uint32_t>(slots);
 }
 
 // Stage one of the lookup: hash the whole batch and prefetch each key's home tags and slots, so
@@ -95,8 +108,8 @@ void FlowShard::unlink(List& list, std::uint32_t idx, LinksOf links) {
 std::optional<FlowEndReason> FlowShard::expiry(const Entry& e, Timestamp now) const {
     bool tcp_ended = (e.state & kTcpEnded) != 0;
     Timestamp idle_deadline =
-        e.last + (tcp_ended ? config_.timeouts.tcp_end : config_.timeouts.inactive);
-    Timestamp active_deadline = e.first + config_.timeouts.active;
+        e.touched + (tcp_ended ? config_.timeouts.tcp_end : config_.timeouts.inactive);
+    Timestamp active_deadline = e.started + config_.timeouts.active;
     if (active_deadline < idle_deadline) {
         if (now >= active_deadline) return FlowEndReason::active;
     } else if (now >= idle_deadline) {
@@ -116,6 +129,7 @@ void FlowShard::start_flow(std::uint32_t idx, const PacketMeta& m) {
     e.packets = 1;
     e.bytes = m.l3_bytes;
     e.first = e.last = m.ts;
+    e.started = e.touched = m.clock;
     e.src_mac = m.src_mac;
     e.dst_mac = m.dst_mac;
     link_tail(recency_list(e), idx, &Entry::recency);
@@ -182,16 +196,24 @@ bool FlowShard::update_one(const PacketMeta& m, std::uint64_t hash, FlowRecord& 
         e.tcp_flags |= m.tcp_flags;
         e.first = std::min(e.first, m.ts);
         e.last = std::max(e.last, m.ts);
-        unlink(recency_list(e), idx, &Entry::recency);
-        if (m.tcp_flags & (kTcpFin | kTcpRst)) e.state |= kTcpEnded;
-        link_tail(recency_list(e), idx, &Entry::recency);
+        e.touched = now;
+        bool ends_tcp = (m.tcp_flags & (kTcpFin | kTcpRst)) && !(e.state & kTcpEnded);
+        if (ends_tcp || recency_list(e).tail != idx) {  // already last in line: nothing to move
+            unlink(recency_list(e), idx, &Entry::recency);
+            if (ends_tcp) e.state |= kTcpEnded;
+            link_tail(recency_list(e), idx, &Entry::recency);
+        }
         return false;
     }
 
     bool any_ended = false;
     if (live_ == config_.max_flows) any_ended = make_room(now, ended);
-    idx = free_head_;
-    free_head_ = pool_[idx].recency.next;
+    if (free_head_ != kNil) {
+        idx = free_head_;
+        free_head_ = pool_[idx].recency.next;
+    } else {
+        idx = never_used_++;  // live_ < max_flows and no free entry: some were never used
+    }
     ++live_;
     index_insert(idx, hash);
     start_flow(idx, m);
@@ -204,7 +226,8 @@ bool FlowShard::make_room(Timestamp now, FlowRecord& ended) {
     if (expire_one(now, ended)) return true;
     std::uint32_t a = recency_[0].head;
     std::uint32_t b = recency_[1].head;
-    std::uint32_t victim = (b == kNil || (a != kNil && pool_[a].last <= pool_[b].last)) ? a : b;
+    std::uint32_t victim =
+        (b == kNil || (a != kNil && pool_[a].touched <= pool_[b].touched)) ? a : b;
     retire(victim, FlowEndReason::lack_of_resources, ended);
     ++stats_.evicted_table_full;
     return true;

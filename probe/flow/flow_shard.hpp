@@ -25,10 +25,14 @@
 // last ran; both paths compute the same reason from the same deadlines, so the flows exported do
 // not depend on the sweep's schedule.
 //
-// Time. `now` is the packet clock stamped on each PacketMeta (the newest packet time so far), so
-// deadlines never move backwards. A flow's first and last are the earliest and latest packet
-// times it holds, and a packet that would stretch a flow to `active` or more from first to last
-// (possible only when capture time goes backwards) ends it with reason 2 and starts a new one.
+// Time. `now` is the packet clock stamped on each PacketMeta (the newest packet time so far).
+// Deadlines run on that clock: the idle deadline is the clock at the flow's latest packet plus the
+// idle (or tcp-end) timeout, the active deadline the clock at its first packet plus the active
+// timeout. For captures in time order the clock at a packet is the packet's own time; when a
+// capture goes back in time, the lists stay in deadline order because the clock never does.
+// What a flow exports as first and last are its earliest and latest packet times, and a packet
+// that would stretch a flow to `active` or more from first to last ends it with reason 2 and
+// starts a new one.
 //
 // Eviction. A new flow in a full table first ends a flow that has already timed out, if any;
 // else the least recently updated flow is evicted (reason 5), so a full table degrades into an
@@ -39,6 +43,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -74,6 +79,7 @@ struct FlowShardStats {
 
 class FlowShard {
   public:
+    // Throws std::bad_alloc when the system cannot map a table of `max_flows`.
     explicit FlowShard(const FlowShardConfig& config);
     FlowShard(const FlowShard&) = delete;
     FlowShard& operator=(const FlowShard&) = delete;
@@ -114,6 +120,10 @@ class FlowShard {
     [[nodiscard]] std::size_t slot_count() const { return mask_ + 1; }
     [[nodiscard]] const FlowShardStats& stats() const { return stats_; }
 
+    struct FreeDeleter {  // the table's arrays come from calloc (see the constructor)
+        void operator()(void* p) const { std::free(p); }
+    };
+
   private:
     static constexpr std::size_t kMaxBatch = 32;
     static constexpr std::uint32_t kNil = std::numeric_limits<std::uint32_t>::max();
@@ -123,8 +133,8 @@ class FlowShard {
     static constexpr std::uint8_t kHasDstMac = 0x08;
 
     struct Links {
-        std::uint32_t prev{kNil};
-        std::uint32_t next{kNil};
+        std::uint32_t prev;
+        std::uint32_t next;
     };
     struct Entry {
         FlowKey key;
@@ -133,8 +143,10 @@ class FlowShard {
         std::uint16_t vlan_id;
         std::uint64_t packets;
         std::uint64_t bytes;
-        Timestamp first;
+        Timestamp first;  // earliest and latest packet time: what is exported
         Timestamp last;
+        Timestamp started;  // the packet clock at the first and the latest packet: deadlines
+        Timestamp touched;
         Links recency;  // on recency_[0] (no FIN/RST) or recency_[1] (FIN/RST seen)
         Links age;      // on age_
         MacAddress src_mac;
@@ -169,12 +181,13 @@ class FlowShard {
     void unlink(List& list, std::uint32_t idx, LinksOf links);
 
     FlowShardConfig config_;
-    std::unique_ptr<Entry[]> pool_;
-    std::unique_ptr<std::uint8_t[]> tags_;
-    std::unique_ptr<std::uint32_t[]> slots_;
+    std::unique_ptr<Entry[], FreeDeleter> pool_;
+    std::unique_ptr<std::uint8_t[], FreeDeleter> tags_;
+    std::unique_ptr<std::uint32_t[], FreeDeleter> slots_;
     std::size_t mask_{0};
     unsigned shift_{0};
-    std::uint32_t free_head_{kNil};  // free entries, chained through recency.next
+    std::uint32_t free_head_{kNil};  // entries freed by ended flows, chained through recency.next
+    std::uint32_t never_used_{0};    // entries from here on have never held a flow
     std::size_t live_{0};
     std::array<List, 2> recency_{};
     List age_{};

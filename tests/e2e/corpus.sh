@@ -44,6 +44,7 @@ for capture in "$shared"/pcaps/*; do
             n=$(sed -n "s|^spanflow: .*: packet \([0-9][0-9]*\): .*|\1|p" <<<"$last")
             if [ -z "$n" ]; then bad "$name" "exit 1 without 'packet N' in: $last"; continue; fi
             : >"$work/oracle.jsonl"
+            rm -f "$work/head.pcapng"
             if [ "$n" -gt 1 ]; then
                 editcap -r "$capture" "$work/head.pcapng" "1-$((n - 1))" 2>/dev/null
                 "$oracle" totals "$work/head.pcapng" >"$work/oracle.jsonl" 2>/dev/null
@@ -89,4 +90,4 @@ for capture in "$shared"/pcaps/*; do
     unset n
 done
 echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]

@@ -26,6 +26,9 @@ expected=$pcaps/expected
 
 collector_start_s=10  # how long spanflow-collect may take to print its port
 collector_exit_s=30   # how long the collectors may take, all together, to exit after the last probe
+# A collector exits this long after its last datagram (or its start, for captures that export
+# nothing): long enough that a probe slowed by a loaded machine or a sanitizer is never late.
+collector_idle_s=5
 
 for bin in "$probe" "$collector"; do
     if [[ ! -x $bin ]]; then
@@ -118,7 +121,7 @@ for capture in "$pcaps"/*.pcap "$pcaps"/*.pcapng; do
 
     # (b) the network path: NetFlow v5 to spanflow-collect; its output is checked once it exits
     : > "$work/coll.err"  # exists before the background job opens it, for the polling below
-    "$collector" -l 127.0.0.1:0 -w "$work/coll.jsonl" --idle-exit 2 > "$work/coll.out" 2> "$work/coll.err" &
+    "$collector" -l 127.0.0.1:0 -w "$work/coll.jsonl" --idle-exit "$collector_idle_s" > "$work/coll.out" 2> "$work/coll.err" &
     collector_pid[$name]=$!
     port=""
     for ((i = 0; i < collector_start_s * 10; i++)); do
@@ -150,7 +153,7 @@ for name in "${names[@]}"; do
     done
     hung=0
     if kill -0 "$pid" 2>/dev/null; then
-        problem "$name" "spanflow-collect did not exit (--idle-exit 2) within ${collector_exit_s} s: killed"
+        problem "$name" "spanflow-collect did not exit (--idle-exit $collector_idle_s) within ${collector_exit_s} s: killed"
         kill "$pid" 2>/dev/null || true
         hung=1
     fi

@@ -50,7 +50,9 @@ TEST_SUITE("command line") {
                         "--engine-id",
                         "3",
                         "--engine-type",
-                        "1"});
+                        "1",
+                        "--max-datagram",
+                        "1200"});
         REQUIRE(p.outcome == CliOutcome::run);
         CHECK(p.config.read_path == "x.pcap");
         REQUIRE(p.config.collectors.size() == 2);
@@ -63,6 +65,7 @@ TEST_SUITE("command line") {
         CHECK(p.config.ifindex == 7);
         CHECK(p.config.engine_id == 3);
         CHECK(p.config.engine_type == 1);
+        CHECK(p.config.max_datagram_bytes == 1200);
     }
 
     TEST_CASE("defaults follow SEMANTICS.md") {
@@ -92,6 +95,8 @@ TEST_SUITE("command line") {
                  {{"-v", "7"}, "--export-version", "'7'"},
                  {{"--engine-id", "256"}, "--engine-id", "'256'"},
                  {{"--ifindex", "70000"}, "--ifindex", "'70000'"},
+                 {{"--max-datagram", "50"}, "--max-datagram", "'50'"},
+                 {{"--tcp-end-timeout", "0.0001"}, "--tcp-end-timeout", "'0.0001'"},
              }) {
             auto args = c.args;
             args.insert(args.end(), {"-r", "x.pcap", "-w", "-"});

@@ -89,6 +89,13 @@ TEST_SUITE("decode") {
             CHECK(m.key.dst_port == 6);
             CHECK(m.vlan_id == 7);
         }
+        SUBCASE("pseudowires nested thousands deep are walked in a loop, not on the stack") {
+            Packet p = Packet{}.ethernet(0x8847);
+            for (int i = 0; i < 5000; ++i) p.mpls(16, true).u32(0).ethernet(0x8847);
+            p.mpls(16, true).ipv4(17, 28).udp(5, 6);
+            REQUIRE(decode(LinkType::ethernet, p, m) == DecodeReason::ok);
+            CHECK(m.key.dst_port == 6);
+        }
         SUBCASE("anything else is counted as an unknown payload") {
             Packet p = Packet{}.ethernet(0x8847).mpls(16, true).raw({0x10, 0, 0, 0});
             CHECK(decode(LinkType::ethernet, p, m) == DecodeReason::mpls_payload_unknown);
@@ -118,8 +125,10 @@ TEST_SUITE("decode") {
             p.bytes.insert(p.bytes.end(), ip.bytes.begin(), ip.bytes.end());
             return p;
         };
-        SUBCASE("raw IP") {
+        SUBCASE("raw IP, and IPV4/IPV6 that allow one version only") {
             CHECK(decode(LinkType::raw_ip, ip, m) == DecodeReason::ok);
+            CHECK(decode(LinkType::raw_ipv4, ip, m) == DecodeReason::ok);
+            CHECK(decode(LinkType::raw_ipv6, ip, m) == DecodeReason::ip_version_mismatch);
         }
         SUBCASE("Linux cooked v1 with a 6-byte source address") {
             Packet p = with_header({0, 0, 0, 1, 0, 6, 0xAA, 1, 2, 3, 4, 5, 0, 0, 0x08, 0x00});

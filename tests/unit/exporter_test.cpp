@@ -64,7 +64,7 @@ TEST_SUITE("v5 exporter") {
         spanflow::UdpTransport transport;
         std::string error;
         REQUIRE(transport.open({rx.address}, error));
-        spanflow::V5Exporter exporter(transport, 0, 9);
+        spanflow::V5Exporter exporter(transport, 0, 9, 1500);  // room for the format's 30
         const Timestamp start = Timestamp::from_ns(1'000 * kSec + 500'000'000);
         exporter.set_boot_time(start);
         for (int i = 0; i < 31; ++i) exporter.add(flow(1'001), start);
@@ -86,12 +86,26 @@ TEST_SUITE("v5 exporter") {
         CHECK(transport.collectors()[0].datagrams_sent == 2);
     }
 
+    TEST_CASE("datagrams stay within the configured size: 28 records in 1400 bytes") {
+        CHECK(spanflow::V5Exporter::records_per_datagram(1400) == 28);
+        CHECK(spanflow::V5Exporter::records_per_datagram(1464) == 30);
+        CHECK(spanflow::V5Exporter::records_per_datagram(9000) == 30);
+        CHECK(spanflow::V5Exporter::records_per_datagram(72) == 1);
+        Receiver rx;
+        spanflow::UdpTransport transport;
+        std::string error;
+        REQUIRE(transport.open({rx.address}, error));
+        spanflow::V5Exporter exporter(transport, 0, 0, 1400);
+        for (int i = 0; i < 29; ++i) exporter.add(flow(1'001), Timestamp::from_ns(1'001 * kSec));
+        CHECK(rx.next().size() == 24 + 28 * 48);
+    }
+
     TEST_CASE("a partial datagram waits at most a second of export time") {
         Receiver rx;
         spanflow::UdpTransport transport;
         std::string error;
         REQUIRE(transport.open({rx.address}, error));
-        spanflow::V5Exporter exporter(transport, 0, 0);
+        spanflow::V5Exporter exporter(transport, 0, 0, 1400);
         exporter.set_boot_time(Timestamp::from_ns(100 * kSec));
         exporter.add(flow(100), Timestamp::from_ns(100 * kSec));
         exporter.poll(Timestamp::from_ns(100 * kSec + 999'000'000));
@@ -106,7 +120,7 @@ TEST_SUITE("v5 exporter") {
         spanflow::UdpTransport transport;
         std::string error;
         REQUIRE(transport.open({rx.address}, error));
-        spanflow::V5Exporter exporter(transport, 0, 0);
+        spanflow::V5Exporter exporter(transport, 0, 0, 1400);
         const std::int64_t boot = 1'600'000'000;
         exporter.set_boot_time(Timestamp::from_ns(boot * kSec));
         const std::int64_t years_later = boot + 10 * 365 * 86'400;

@@ -202,6 +202,20 @@ TEST_SUITE("flow") {
         CHECK(h.ended[0].last.ns == 100 * kSec);
     }
 
+    TEST_CASE("deadlines run on the packet clock, so late packets keep the lists in order") {
+        Harness h;
+        h.add(packet(1, 100.0));
+        h.add(packet(2, 50.0));  // late: the clock stays at 100, so flow 2 was touched at 100
+        h.add(packet(3, 101.0));
+        h.sweep(114.9);
+        CHECK(h.ended.empty());
+        h.sweep(115.0);  // 15 s after the clock at flows 1 and 2: both end, flow 3 does not
+        REQUIRE(h.ended.size() == 2);
+        CHECK(h.ended[0].end_reason == FlowEndReason::idle);
+        CHECK(h.ended[1].key.src_port == 2);
+        CHECK(h.ended[1].first.ns == 50 * kSec);  // exported times are the packets' own
+    }
+
     TEST_CASE("the sweep and the arrival check give the same flows whatever the sweep's schedule") {
         std::mt19937 rng(7);
         std::vector<PacketMeta> packets;
