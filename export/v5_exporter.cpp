@@ -18,7 +18,8 @@ V5Exporter::V5Exporter(UdpTransport& transport, std::uint8_t engine_type, std::u
 }
 
 void V5Exporter::set_boot_time(Timestamp t) {
-    header_.boot_time = Timestamp::from_sec_frac(t.sec(), 0);
+    uptime_.set(t);
+    header_.boot_time = uptime_.boot();
 }
 
 void V5Exporter::add(const FlowRecord& r, Timestamp now) {
@@ -28,7 +29,7 @@ void V5Exporter::add(const FlowRecord& r, Timestamp now) {
     }
     if (pending_count_ > 0 &&
         (std::max(pending_last_, r.last) - std::min(pending_first_, r.first)).count() / 1'000'000 >=
-            kUptimeWindowMs) {
+            UptimeOrigin::kWindowMs) {
         send(now);
     }
     if (pending_count_ == 0) {
@@ -51,15 +52,13 @@ void V5Exporter::flush(Timestamp now) {
 }
 
 void V5Exporter::send(Timestamp now) {
-    auto ms_since_boot = [this](Timestamp t) { return t.ms() - header_.boot_time.ms(); };
-    Timestamp latest = std::max(now, pending_last_);
-    if (pending_first_ < header_.boot_time || ms_since_boot(latest) >= kUptimeWindowMs) {
+    if (!uptime_.fits(pending_first_, std::max(now, pending_last_))) {
         set_boot_time(pending_first_);
         ++stats_.uptime_rebased;
     }
     // In replay the header carries the packet clock, unless that lies beyond the window (a
     // capture that jumped back in time by more than 49 days): then the flows' own latest end.
-    header_.export_time = ms_since_boot(now) < kUptimeWindowMs ? now : pending_last_;
+    header_.export_time = uptime_.fits(pending_first_, now) ? now : pending_last_;
     std::size_t len =
         encode_v5(header_, std::span<const FlowRecord>(pending_.data(), pending_count_), datagram_);
     transport_.send(std::span<const std::uint8_t>(datagram_.data(), len));

@@ -2,28 +2,20 @@
 // them, and hands them to the transport. IPv6 flows cannot be carried by v5: they are counted as
 // skipped, never silently lost.
 //
-// v5 carries flow times as 32-bit milliseconds since the exporter's boot (sysUptime), which spans
-// 49.7 days. Replayed captures can do what no router does: go back in time, or span years (merged
-// files). A collector rebuilds each datagram's boot time from its own header, so when a datagram's
-// flows fall outside the window of the current boot time, the exporter moves its boot time to the
-// datagram's earliest flow and counts it, and no datagram ever mixes flows more than the window
-// apart. Times stay exact to the millisecond either way.
+// v5 carries flow times as 32-bit milliseconds since the exporter's boot (sysUptime): see
+// UptimeOrigin for how replays that span more than its window stay exact. No datagram ever mixes
+// flows more than the window apart.
 #pragma once
 
 #include <array>
 #include <cstdint>
 
+#include "export/export_stats.hpp"
 #include "export/netflow_v5_encoder.hpp"
 #include "export/udp_transport.hpp"
+#include "export/uptime_origin.hpp"
 
 namespace spanflow {
-
-struct V5ExporterStats {
-    std::uint64_t records{0};
-    std::uint64_t datagrams{0};
-    std::uint64_t ipv6_skipped{0};
-    std::uint64_t uptime_rebased{0};  // datagrams that needed a new sysUptime origin (see below)
-};
 
 class V5Exporter {
   public:
@@ -44,16 +36,14 @@ class V5Exporter {
     void poll(Timestamp now);  // sends a partial datagram that has waited kMaxHold
     void flush(Timestamp now);
 
-    [[nodiscard]] const V5ExporterStats& stats() const { return stats_; }
+    [[nodiscard]] const ExportStats& stats() const { return stats_; }
 
   private:
-    // sysUptime fields are 32-bit milliseconds; a second is kept spare for the header's rounding.
-    static constexpr std::int64_t kUptimeWindowMs = 0xFFFF'FFFFll - 1000;
-
     void send(Timestamp now);
 
     UdpTransport& transport_;
     V5Header header_{};
+    UptimeOrigin uptime_{};
     std::size_t max_records_;
     std::array<FlowRecord, wire::v5::kMaxRecords> pending_{};
     std::size_t pending_count_{0};
@@ -61,7 +51,7 @@ class V5Exporter {
     Timestamp pending_first_{};  // earliest flow start and latest flow end among pending records
     Timestamp pending_last_{};
     std::array<std::uint8_t, wire::v5::kMaxDatagramBytes> datagram_{};
-    V5ExporterStats stats_{};
+    ExportStats stats_{};
 };
 
 }  // namespace spanflow

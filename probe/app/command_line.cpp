@@ -42,8 +42,7 @@ Checked whole_in_range(const std::string& option, const std::string& text, std::
 // Seconds may have a fraction (0.5); they must be at least a millisecond, the unit flows are
 // exported in, and fit the 32-bit millisecond fields that exporters use for durations.
 constexpr double kMinTimeoutSeconds = 0.001;
-// The smallest datagram that carries one v5 record, and the largest UDP payload over IPv4.
-constexpr std::uint64_t kMinDatagramBytes = wire::v5::kHeaderBytes + wire::v5::kRecordBytes;
+// The largest UDP payload over IPv4.
 constexpr std::uint64_t kMaxUdpPayloadBytes = 65507;
 constexpr double kMaxTimeoutSeconds = 4'294'967.0;
 
@@ -63,14 +62,14 @@ Checked seconds(const std::string& option, const std::string& text, Duration& ou
 CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::string& message) {
     CLI::App app{
         "spanflow: a passive flow probe. Reads packets, builds flows (IOS seven-tuple), "
-        "exports NetFlow v5 to collectors and/or JSON lines.",
+        "exports IPFIX, NetFlow v9 or v5 to collectors and/or JSON lines.",
         "spanflow"};
     app.set_version_flag("--version", "spanflow " SPANFLOW_VERSION);
 
     std::vector<std::string> collectors;
-    std::string version = "5", active = "1800", inactive = "15", tcp_end = "5";
+    std::string version = "10", active = "1800", inactive = "15", tcp_end = "5";
     std::string max_flows = "1048576", ifindex = "0", engine_id = "0", engine_type = "0";
-    std::string max_datagram = "1400";
+    std::string max_datagram = "1400", domain = "0", refresh_packets = "20", refresh_seconds = "60";
     app.add_option("-r,--read", config.read_path, "Replay this capture file (pcap or pcapng)")
         ->option_text("FILE");
     app.add_option("-n,--collector", collectors,
@@ -78,7 +77,9 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
         ->option_text("ADDR:PORT")
         ->take_all()
         ->allow_extra_args(false);
-    app.add_option("-v,--export-version", version, "NetFlow export version (5)")->option_text("5");
+    app.add_option("-v,--export-version", version,
+                   "Export format: 10 = IPFIX, 9 = NetFlow v9, 5 = NetFlow v5 (IPv4 only)")
+        ->option_text("10|9|5 [10]");
     app.add_option("-w,--write", config.write_path,
                    "Write flows as JSON lines to FILE (- is stdout)")
         ->option_text("FILE");
@@ -92,13 +93,23 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
                    "Flow table capacity; when full, the least "
                    "recently used flow is exported early")
         ->option_text("N [1048576]");
-    app.add_option("--ifindex", ifindex, "Ingress ifIndex to put in flows of a replay")
+    app.add_option("--ifindex", ifindex,
+                   "Ingress ifIndex to put in flows of a replay (v5: up to 65535)")
         ->option_text("N [0]");
     app.add_option("--max-datagram", max_datagram,
                    "Largest export datagram, UDP payload bytes (fit the path MTU)")
         ->option_text("BYTES [1400]");
     app.add_option("--engine-type", engine_type, "NetFlow v5 engine_type")->option_text("N [0]");
-    app.add_option("--engine-id", engine_id, "NetFlow v5 engine_id")->option_text("N [0]");
+    app.add_option("--engine-id", engine_id, "NetFlow v5 engine_id (0-255) / v9 source id")
+        ->option_text("N [0]");
+    app.add_option("--observation-domain", domain, "IPFIX observation domain id")
+        ->option_text("N [0]");
+    app.add_option("--template-refresh-packets", refresh_packets,
+                   "v9/IPFIX: send the templates again every N export datagrams")
+        ->option_text("N [20]");
+    app.add_option("--template-refresh-seconds", refresh_seconds,
+                   "v9/IPFIX: ... and every this many seconds of the export clock")
+        ->option_text("SECONDS [60]");
 
     try {
         app.parse(argc, argv);
@@ -115,26 +126,38 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
 
     std::uint64_t v = 0;
     std::vector<Checked> checks;
-    if (version != "5") {
-        checks.push_back(
-            {fmt::format("--export-version: '{}' is not allowed; this build "
-                         "exports version 5",
-                         version)});
+    ExportConfig& e = config.exporting;
+    if (version == "5" || version == "9" || version == "10") {
+        e.version = std::stoi(version);
+    } else {
+        checks.push_back({fmt::format(
+            "--export-version: '{}' is not allowed; give 10 (IPFIX), 9 (NetFlow v9) or 5 "
+            "(NetFlow v5)",
+            version)});
     }
+    const bool v5 = e.version == 5;
+    constexpr std::uint64_t kMax32 = 0xFFFF'FFFFull;
     checks.push_back(seconds("--active-timeout", active, config.timeouts.active));
     checks.push_back(seconds("--inactive-timeout", inactive, config.timeouts.inactive));
     checks.push_back(seconds("--tcp-end-timeout", tcp_end, config.timeouts.tcp_end));
     checks.push_back(whole_in_range("--max-flows", max_flows, 1, 1u << 30, v));
     config.max_flows = static_cast<std::uint32_t>(v);
-    checks.push_back(whole_in_range("--ifindex", ifindex, 0, wire::v5::kMaxIfIndex, v));
-    config.ifindex = static_cast<std::uint32_t>(v);
     checks.push_back(
-        whole_in_range("--max-datagram", max_datagram, kMinDatagramBytes, kMaxUdpPayloadBytes, v));
-    config.max_datagram_bytes = static_cast<std::size_t>(v);
+        whole_in_range("--ifindex", ifindex, 0, v5 ? wire::v5::kMaxIfIndex : kMax32, v));
+    config.ifindex = static_cast<std::uint32_t>(v);
+    checks.push_back(whole_in_range("--max-datagram", max_datagram,
+                                    ExportPath::min_datagram_bytes(e.version), kMaxUdpPayloadBytes,
+                                    v));
+    e.max_datagram_bytes = static_cast<std::size_t>(v);
     checks.push_back(whole_in_range("--engine-type", engine_type, 0, 255, v));
-    config.engine_type = static_cast<std::uint8_t>(v);
-    checks.push_back(whole_in_range("--engine-id", engine_id, 0, 255, v));
-    config.engine_id = static_cast<std::uint8_t>(v);
+    e.engine_type = static_cast<std::uint8_t>(v);
+    checks.push_back(whole_in_range("--engine-id", engine_id, 0, v5 ? 255 : kMax32, v));
+    e.engine_id = static_cast<std::uint32_t>(v);
+    checks.push_back(whole_in_range("--observation-domain", domain, 0, kMax32, v));
+    e.observation_domain = static_cast<std::uint32_t>(v);
+    checks.push_back(whole_in_range("--template-refresh-packets", refresh_packets, 1, kMax32, v));
+    e.refresh_datagrams = static_cast<std::uint32_t>(v);
+    checks.push_back(seconds("--template-refresh-seconds", refresh_seconds, e.refresh_interval));
     for (const std::string& c : collectors) {
         auto addr = parse_socket_address(c);
         if (!addr || addr->port() == 0) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "export/export_path.hpp"
 #include "probe/core/socket_address.hpp"
 #include "probe/flow/flow_shard.hpp"
 
@@ -13,14 +14,11 @@ namespace spanflow {
 struct ProbeConfig {
     std::string read_path;                  // -r: capture file to replay
     std::vector<SocketAddress> collectors;  // -n, repeatable: every datagram goes to each
-    int export_version{5};                  // -v
     std::string write_path;                 // -w: JSON lines; "-" is stdout; empty: none
     FlowTimeouts timeouts{};
     std::uint32_t max_flows{1'048'576};
     std::uint32_t ifindex{0};
-    std::uint8_t engine_type{0};
-    std::uint8_t engine_id{0};
-    std::size_t max_datagram_bytes{1400};  // --max-datagram: UDP payload limit per export datagram
+    ExportConfig exporting{};  // -v, --engine-*, --observation-domain, --max-datagram, refresh
 };
 
 enum class CliOutcome : std::uint8_t {

@@ -8,9 +8,8 @@
 #include <optional>
 
 #include "capture/pcap_file_source.hpp"
+#include "export/export_path.hpp"
 #include "export/json_lines_writer.hpp"
-#include "export/v5_exporter.hpp"
-#include "export/wire/netflow_v5.hpp"
 #include "probe/app/stats_report.hpp"
 #include "probe/decode/decoder.hpp"
 #include "probe/flow/flow_shard.hpp"
@@ -49,14 +48,16 @@ int run_replay(const ProbeConfig& config, const std::atomic<bool>& stop) {
         error_line(error);
         return 2;
     }
-    std::optional<V5Exporter> v5;
-    if (!config.collectors.empty())
-        v5.emplace(transport, config.engine_type, config.engine_id, config.max_datagram_bytes);
+    std::optional<ExportPath> exporter;
+    if (!config.collectors.empty()) exporter.emplace(transport, config.exporting);
 
     FlowShardConfig shard_config;
     shard_config.max_flows = config.max_flows;
     shard_config.timeouts = config.timeouts;
-    if (v5) shard_config.max_packets = shard_config.max_bytes = wire::v5::kMaxCounter;
+    if (exporter) {
+        shard_config.max_packets = shard_config.max_bytes =
+            ExportPath::max_counter(config.exporting.version);
+    }
     std::unique_ptr<FlowShard> shard;
     try {
         shard = std::make_unique<FlowShard>(shard_config);
@@ -72,7 +73,7 @@ int run_replay(const ProbeConfig& config, const std::atomic<bool>& stop) {
     PacketMeta metas[kBatchSize];
     auto emit = [&](const FlowRecord& r) {
         if (json) json->write(r);
-        if (v5) v5->add(r, clock.now());
+        if (exporter) exporter->add(r, clock.now());
     };
 
     ReadStatus status = ReadStatus::ok;
@@ -80,16 +81,16 @@ int run_replay(const ProbeConfig& config, const std::atomic<bool>& stop) {
         status = source->next_batch(batch);
         bool first_batch = !clock.started();
         std::size_t n = decoder.decode_batch(batch, clock, metas);
-        if (first_batch && clock.started() && v5) v5->set_boot_time(clock.start());
+        if (first_batch && clock.started() && exporter) exporter->set_start_time(clock.start());
         shard->update(metas, n, emit);
         shard->sweep(clock.now(), kSweepBudget, emit);
-        if (v5) v5->poll(clock.now());
+        if (exporter) exporter->poll(clock.now());
     }
     // Flows that had already timed out by the last packet end with their own reason; the rest
     // are forced out (reason 4).
     shard->sweep(clock.now(), std::numeric_limits<std::size_t>::max(), emit);
     shard->expire_all(FlowEndReason::forced, emit);
-    if (v5) v5->flush(clock.now());
+    if (exporter) exporter->flush(clock.now());
 
     int exit_status = 0;
     std::string json_error;
@@ -102,7 +103,7 @@ int run_replay(const ProbeConfig& config, const std::atomic<bool>& stop) {
                         *source,
                         decoder.stats(),
                         shard->stats(),
-                        v5 ? &v5->stats() : nullptr,
+                        exporter ? &exporter->stats() : nullptr,
                         transport,
                         json ? json->records() : 0};
     print_report(stderr, report);

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "export/export_path.hpp"
+
 namespace spanflow {
 
 void print_report(std::FILE* out, const ReportInputs& in) {
@@ -37,12 +39,14 @@ void print_report(std::FILE* out, const ReportInputs& in) {
             line(4, end_reason_name(reason), n);
         }
     }
-    if (in.v5 != nullptr) {
-        line(2, "NetFlow v5 records exported", in.v5->records);
-        line(4, "datagrams", in.v5->datagrams);
-        line(4, "IPv6 flows skipped (v5 is IPv4 only)", in.v5->ipv6_skipped);
-        if (in.v5->uptime_rebased != 0)
-            line(4, "sysUptime origin moved (capture spans >49 days)", in.v5->uptime_rebased);
+    if (const ExportStats* e = in.exported; e != nullptr) {
+        const int version = in.config.exporting.version;
+        line(2, fmt::format("{} records exported", ExportPath::format_name(version)), e->records);
+        line(4, "datagrams", e->datagrams);
+        if (version == 5) line(4, "IPv6 flows skipped (v5 is IPv4 only)", e->ipv6_skipped);
+        if (version != 5) line(4, "datagrams carrying templates", e->template_sends);
+        if (e->uptime_rebased != 0)
+            line(4, "sysUptime origin moved (capture spans >49 days)", e->uptime_rebased);
         for (const CollectorStats& c : in.transport.collectors()) {
             fmt::print(out, "    collector {}: {} datagrams sent, {} send errors{}\n",
                        c.address.to_string(), c.datagrams_sent, c.send_errors,

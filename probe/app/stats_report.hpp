@@ -6,8 +6,8 @@
 #include <cstdio>
 
 #include "capture/pcap_file_source.hpp"
+#include "export/export_stats.hpp"
 #include "export/udp_transport.hpp"
-#include "export/v5_exporter.hpp"
 #include "probe/app/probe_config.hpp"
 #include "probe/decode/decode_reason.hpp"
 #include "probe/flow/flow_shard.hpp"
@@ -19,7 +19,7 @@ struct ReportInputs {
     const PcapFileSource& source;
     const DecodeStats& decode;
     const FlowShardStats& flows;
-    const V5ExporterStats* v5;  // null without collectors
+    const ExportStats* exported;  // null without collectors
     const UdpTransport& transport;
     std::uint64_t json_records;
 };

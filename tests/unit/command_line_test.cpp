@@ -63,9 +63,10 @@ TEST_SUITE("command line") {
         CHECK(p.config.timeouts.tcp_end == std::chrono::seconds(2));
         CHECK(p.config.max_flows == 1000);
         CHECK(p.config.ifindex == 7);
-        CHECK(p.config.engine_id == 3);
-        CHECK(p.config.engine_type == 1);
-        CHECK(p.config.max_datagram_bytes == 1200);
+        CHECK(p.config.exporting.version == 5);
+        CHECK(p.config.exporting.engine_id == 3);
+        CHECK(p.config.exporting.engine_type == 1);
+        CHECK(p.config.exporting.max_datagram_bytes == 1200);
     }
 
     TEST_CASE("defaults follow SEMANTICS.md") {
@@ -75,7 +76,23 @@ TEST_SUITE("command line") {
         CHECK(p.config.timeouts.inactive == std::chrono::seconds(15));
         CHECK(p.config.timeouts.tcp_end == std::chrono::seconds(5));
         CHECK(p.config.max_flows == 1'048'576);
-        CHECK(p.config.export_version == 5);
+        CHECK(p.config.exporting.version == 10);
+        CHECK(p.config.exporting.max_datagram_bytes == 1400);
+        CHECK(p.config.exporting.refresh_datagrams == 20);
+        CHECK(p.config.exporting.refresh_interval == std::chrono::seconds(60));
+    }
+
+    TEST_CASE("v9 and IPFIX take 32-bit ids and interfaces, and their own refresh options") {
+        auto p = parse({"-r", "x.pcap", "-w", "-", "-v", "9", "--engine-id", "70000", "--ifindex",
+                        "4000000000", "--observation-domain", "4294967295",
+                        "--template-refresh-packets", "5", "--template-refresh-seconds", "0.5"});
+        REQUIRE(p.outcome == CliOutcome::run);
+        CHECK(p.config.exporting.version == 9);
+        CHECK(p.config.exporting.engine_id == 70000);
+        CHECK(p.config.ifindex == 4'000'000'000u);
+        CHECK(p.config.exporting.observation_domain == 4'294'967'295u);
+        CHECK(p.config.exporting.refresh_datagrams == 5);
+        CHECK(p.config.exporting.refresh_interval == std::chrono::milliseconds(500));
     }
 
     TEST_CASE("a bad value names the option, the value and what is allowed") {
@@ -93,9 +110,13 @@ TEST_SUITE("command line") {
                  {{"-n", "127.0.0.1"}, "--collector", "'127.0.0.1'"},
                  {{"-n", "[::1]:99999"}, "--collector", "'[::1]:99999'"},
                  {{"-v", "7"}, "--export-version", "'7'"},
-                 {{"--engine-id", "256"}, "--engine-id", "'256'"},
-                 {{"--ifindex", "70000"}, "--ifindex", "'70000'"},
-                 {{"--max-datagram", "50"}, "--max-datagram", "'50'"},
+                 {{"-v", "5", "--engine-id", "256"}, "--engine-id", "'256'"},
+                 {{"-v", "5", "--ifindex", "70000"}, "--ifindex", "'70000'"},
+                 {{"-v", "5", "--max-datagram", "50"}, "--max-datagram", "'50'"},
+                 {{"--max-datagram", "300"}, "--max-datagram", "'300'"},
+                 {{"--observation-domain", "4294967296"}, "--observation-domain", "'4294967296'"},
+                 {{"--template-refresh-packets", "0"}, "--template-refresh-packets", "'0'"},
+                 {{"--template-refresh-seconds", "x"}, "--template-refresh-seconds", "'x'"},
                  {{"--tcp-end-timeout", "0.0001"}, "--tcp-end-timeout", "'0.0001'"},
              }) {
             auto args = c.args;

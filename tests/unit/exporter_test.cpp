@@ -1,14 +1,11 @@
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <vector>
 
 #include "export/v5_exporter.hpp"
 #include "probe/core/byte_order.hpp"
+#include "tests/unit/udp_receiver.hpp"
 
 using spanflow::FlowRecord;
 using spanflow::Timestamp;
@@ -17,30 +14,7 @@ namespace {
 
 constexpr std::int64_t kSec = 1'000'000'000;
 
-// A real UDP socket on loopback that the exporter sends to.
-struct Receiver {
-    Receiver() {
-        fd = socket(AF_INET, SOCK_DGRAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        socklen_t len = sizeof a;
-        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-        address = *spanflow::parse_socket_address("127.0.0.1:" + std::to_string(ntohs(a.sin_port)));
-    }
-    ~Receiver() { close(fd); }
-    std::vector<std::uint8_t> next() {
-        pollfd p{fd, POLLIN, 0};
-        if (poll(&p, 1, 1000) != 1) return {};
-        std::vector<std::uint8_t> buf(2000);
-        ssize_t n = recv(fd, buf.data(), buf.size(), 0);
-        buf.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-        return buf;
-    }
-    int fd;
-    spanflow::SocketAddress address;
-};
+using Receiver = spanflow::test::UdpReceiver;
 
 FlowRecord flow(std::int64_t first_sec, std::uint8_t version = 4) {
     FlowRecord r;

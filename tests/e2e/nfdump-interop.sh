@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Interop with nfdump: each capture is replayed through `spanflow -v 5` into nfdump's nfcapd on
-# loopback. Then `nfdump -I` must count the same flows, packets and bytes as spanflow's own JSON
-# output (IPv4 flows: v5 carries no IPv6) with 0 sequence failures, and every flow nfdump stored
-# must equal spanflow's, start and end times to the millisecond. Where ../shared is present, the
-# stored flows are also checked against tshark's per-key totals (flow-oracle, times within 1 ms).
-# Usage: nfdump-v5.sh SPANFLOW SOURCE_DIR [SHARED_DIR]
+# Interop with nfdump: each capture is replayed through `spanflow -v VERSION` (5, 9 or 10) into
+# nfdump's nfcapd on loopback. Then `nfdump -I` must count the same flows, packets and bytes as
+# spanflow's own JSON output (v5: the IPv4 flows, as v5 carries no IPv6) with 0 sequence failures,
+# and every flow nfdump stored must equal spanflow's in the fields the format carries, start and
+# end times to the millisecond. Where ../shared is present, the stored flows are also checked
+# against tshark's per-key totals (flow-oracle, times within 1 ms).
+# Usage: nfdump-interop.sh VERSION SPANFLOW SOURCE_DIR [SHARED_DIR]
 set -uo pipefail
-spanflow=$1
-source_dir=$2
-shared=${3:-}
+version=$1
+spanflow=$2
+source_dir=$3
+shared=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 for tool in nfcapd nfdump; do
     command -v $tool >/dev/null || { echo "FAIL: $tool is not installed (scripts/install-deps)"; exit 1; }
@@ -67,6 +69,14 @@ wait_drained() {
     sleep 0.2  # nfcapd's own processing of the last datagram it took
 }
 
+# v5 carries IPv4 flows only; the oracle comparison then leaves IPv6 keys out too.
+family_pattern='"source'
+oracle_family=()
+if [ "$version" = 5 ]; then
+    family_pattern='"sourceIPv4Address"'
+    oracle_family=(--ipv4-only)
+fi
+
 for capture in "${captures[@]}"; do
     [ -f "$capture" ] || continue
     name=$(basename "$capture")
@@ -81,14 +91,14 @@ for capture in "${captures[@]}"; do
         echo "FAIL $name: spanflow exit $status: $(tail -n 1 "$work/probe.err")"
         fail=$((fail + 1)); continue
     fi
-    grep -q '"sourceIPv4Address"' "$work/probe.jsonl" || continue
+    grep -q "$family_pattern" "$work/probe.jsonl" || continue
 
     rm -rf "$work/nf" && mkdir -p "$work/nf"
     if ! start_nfcapd; then
         echo "FAIL $name: nfcapd did not start: $(tail -n 1 "$work/nfcapd.log")"
         fail=$((fail + 1)); continue
     fi
-    "$spanflow" -r "$capture" -n "127.0.0.1:$port" -v 5 -w "$work/probe.jsonl" 2>"$work/probe.err"
+    "$spanflow" -r "$capture" -n "127.0.0.1:$port" -v "$version" -w "$work/probe.jsonl" 2>"$work/probe.err"
     status=$?
     wait_drained "$port"
     kill -TERM "$nfcapd_pid"
@@ -99,25 +109,25 @@ for capture in "${captures[@]}"; do
         echo "FAIL $name: spanflow exit $status: $(tail -n 1 "$work/probe.err")"
         fail=$((fail + 1)); continue
     fi
-    grep '"sourceIPv4Address"' "$work/probe.jsonl" >"$work/probe4.jsonl"
+    grep "$family_pattern" "$work/probe.jsonl" >"$work/carried.jsonl"
     want=$(/usr/bin/python3 -c '
 import json, sys
 f = p = b = 0
 for line in open(sys.argv[1]):
     r = json.loads(line); f += 1; p += r["packetDeltaCount"]; b += r["octetDeltaCount"]
-print(f"Flows: {f} Packets: {p} Bytes: {b} Sequence failures: 0")' "$work/probe4.jsonl")
+print(f"Flows: {f} Packets: {p} Bytes: {b} Sequence failures: 0")' "$work/carried.jsonl")
     got=$(nfdump -R "$work/nf" -I 2>/dev/null | grep -E '^(Flows|Packets|Bytes|Sequence failures):' | tr '\n' ' ' | sed 's/ *$//')
     if [ "$got" != "$want" ]; then
         echo "FAIL $name: nfdump -I says '$got', spanflow '$want'"
         fail=$((fail + 1)); continue
     fi
     nfdump -R "$work/nf" -o json 2>/dev/null | "$here/nfdump-flows" >"$work/nfdump.jsonl"
-    # Field for field (the fields v5 carries), times to the millisecond.
-    strip='del r["flowEndReason"]; [r.pop(k, None) for k in ("vlanId", "sourceMacAddress", "destinationMacAddress")]'
+    # Field for field (those nfdump-flows reads back), times to the millisecond.
+    strip='[r.pop(k, None) for k in ("flowEndReason", "vlanId", "sourceMacAddress", "destinationMacAddress")]'
     /usr/bin/python3 -c "
 import json, sys
 for line in open(sys.argv[1]):
-    r = json.loads(line); $strip; print(json.dumps(r, sort_keys=True))" "$work/probe4.jsonl" | sort >"$work/a"
+    r = json.loads(line); $strip; print(json.dumps(r, sort_keys=True))" "$work/carried.jsonl" | sort >"$work/a"
     /usr/bin/python3 -c "
 import json, sys
 for line in open(sys.argv[1]):
@@ -135,7 +145,7 @@ for line in open(sys.argv[1]):
         fi
         "$shared/tools/flow-oracle" totals "$capture" >"$work/oracle.jsonl" 2>/dev/null
         if ! verdict=$("$shared/tools/flow-oracle" compare "$work/oracle.jsonl" "$work/nfdump.jsonl" \
-                --ipv4-only --ignore-ifindex "${times[@]}"); then
+                "${oracle_family[@]}" --ignore-ifindex "${times[@]}"); then
             echo "FAIL $name: nfdump's flows disagree with tshark: $verdict"
             fail=$((fail + 1)); continue
         fi
