@@ -218,11 +218,9 @@ DecodeStatus DatagramDecoder::decode_template_set(std::span<const std::uint8_t> 
             if (scope_count == 0 || scope_count > field_count)
                 return DecodeStatus::bad_options_template;
         }
-        if (const DecodeStatus s = parse_fields(body, offset, field_count, ipfix, parsed_);
+        if (const DecodeStatus s = define(id, options, body, offset, field_count, m);
             s != DecodeStatus::ok)
             return s;
-        parsed_.options = options;
-        define(id, m);
     }
     return DecodeStatus::ok;
 }
@@ -243,19 +241,23 @@ DecodeStatus DatagramDecoder::decode_v9_options_template_set(std::span<const std
         offset += v9::kOptionsTemplateHeaderBytes;
         if (scope_bytes + option_bytes > body.size() - offset) return DecodeStatus::bad_template;
         const std::size_t field_count = (scope_bytes + option_bytes) / v9::kFieldBytes;
-        if (const DecodeStatus s = parse_fields(body, offset, field_count, false, parsed_);
+        if (const DecodeStatus s = define(id, true, body, offset, field_count, m);
             s != DecodeStatus::ok)
             return s;
-        parsed_.options = true;
-        define(id, m);
     }
     return DecodeStatus::ok;
 }
 
-void DatagramDecoder::define(std::uint16_t template_id, Message& m) {
+DecodeStatus DatagramDecoder::define(std::uint16_t template_id, bool options,
+                                     std::span<const std::uint8_t> body, std::size_t& offset,
+                                     std::size_t field_count, Message& m) {
+    if (const DecodeStatus s = parse_fields(body, offset, field_count, m.ipfix(), parsed_);
+        s != DecodeStatus::ok)
+        return s;
+    parsed_.options = options;
     const TemplateKey key = m.key(template_id);
     templates_.define(key, parsed_);
-    if (!m.ipfix()) return;  // only IPFIX data is held
+    if (!m.ipfix()) return DecodeStatus::ok;  // only IPFIX data is held
     const Template& t = *templates_.find(key);
     // Released records belong to earlier messages, so they stay out of this one's increment. A
     // malformed record in a held set ends that set only; the message that brought it is gone.
@@ -263,6 +265,7 @@ void DatagramDecoder::define(std::uint16_t template_id, Message& m) {
         const DataSetResult r = decode_data_set(t, body, m.context, m.flows);
         if (t.options) counters_.option_records += r.records;
     });
+    return DecodeStatus::ok;
 }
 
 void DatagramDecoder::decode_data_set_of(std::uint16_t set_id, std::span<const std::uint8_t> body,

@@ -40,12 +40,15 @@ class DatagramDecoder {
 
     DecodeStatus decode_v9(std::span<const std::uint8_t> datagram, Message& m);
     DecodeStatus decode_ipfix(std::span<const std::uint8_t> datagram, Message& m);
-    // Walks the sets after the header; set_header_bytes is where the first one starts.
+    // Walks the sets after the message header.
     DecodeStatus decode_sets(std::span<const std::uint8_t> sets, Message& m);
     DecodeStatus decode_template_set(std::span<const std::uint8_t> body, bool options, Message& m);
     DecodeStatus decode_v9_options_template_set(std::span<const std::uint8_t> body, Message& m);
     void decode_data_set_of(std::uint16_t set_id, std::span<const std::uint8_t> body, Message& m);
-    void define(std::uint16_t template_id, Message& m);
+    // Reads `field_count` field specifiers from body[offset..] and defines the template, then
+    // releases the IPFIX data sets held for it.
+    DecodeStatus define(std::uint16_t template_id, bool options, std::span<const std::uint8_t> body,
+                        std::size_t& offset, std::size_t field_count, Message& m);
 
     TemplateCache templates_;
     HeldSets held_;

@@ -112,15 +112,37 @@ Bytes set(std::uint16_t id, const Bytes& body) {
     b.insert(b.end(), body.begin(), body.end());
     return b;
 }
+void put_fields(Bytes& b, const Fields& fields) {
+    for (const auto& [element, length] : fields) {
+        put16(b, element);
+        put16(b, length);
+    }
+}
 // A template record (v9 and IPFIX share the layout): id, field count, id/length pairs.
 Bytes template_record(std::uint16_t id, const Fields& fields) {
     Bytes b;
     put16(b, id);
     put16(b, static_cast<std::uint32_t>(fields.size()));
-    for (const auto& [element, length] : fields) {
-        put16(b, element);
-        put16(b, length);
-    }
+    put_fields(b, fields);
+    return b;
+}
+
+// An IPFIX options template record: id, field count, scope field count, id/length pairs.
+Bytes options_template_record(std::uint16_t id, std::uint16_t scope_count, const Fields& fields) {
+    Bytes b;
+    put16(b, id);
+    put16(b, static_cast<std::uint32_t>(fields.size()));
+    put16(b, scope_count);
+    put_fields(b, fields);
+    return b;
+}
+
+// Options template 258 (scope observationDomainId, then exportedMessageTotalCount) and a record.
+const Bytes kOptionsTemplate = options_template_record(258, 1, {{149, 4}, {41, 8}});
+Bytes option_record() {
+    Bytes b;
+    put32(b, 1);
+    put64(b, 9);
     return b;
 }
 
@@ -325,15 +347,8 @@ TEST_SUITE("collector v9 and IPFIX") {
 
     TEST_CASE("options templates and their records are counted, never output") {
         SUBCASE("IPFIX options template 258 with scope observationDomainId") {
-            Bytes tmpl;
-            put16(tmpl, 258);
-            put16(tmpl, 7);  // field count
-            put16(tmpl, 1);  // scope field count
-            for (const auto& [id, len] :
-                 Fields{{149, 4}, {304, 2}, {305, 4}, {306, 4}, {160, 8}, {42, 8}, {41, 8}}) {
-                put16(tmpl, id);
-                put16(tmpl, len);
-            }
+            const Bytes tmpl = options_template_record(
+                258, 1, {{149, 4}, {304, 2}, {305, 4}, {306, 4}, {160, 8}, {42, 8}, {41, 8}});
             Bytes record;
             put32(record, 1);
             put16(record, 1);
@@ -380,17 +395,9 @@ TEST_SUITE("collector v9 and IPFIX") {
             CHECK(feed(ipfix(1, 1, {set(2, template_record(256, {}))})) == DecodeStatus::ok);
         }
         SUBCASE("all templates by id 2, leaving options templates") {
-            Bytes options_tmpl;
-            put16(options_tmpl, 258);
-            put16(options_tmpl, 2);
-            put16(options_tmpl, 1);
-            for (std::uint16_t v : {149, 4, 41, 8}) put16(options_tmpl, v);
-            Bytes option_record;
-            put32(option_record, 1);
-            put64(option_record, 9);
-            REQUIRE(feed(ipfix(1, 1, {set(3, options_tmpl)})) == DecodeStatus::ok);
+            REQUIRE(feed(ipfix(1, 1, {set(3, kOptionsTemplate)})) == DecodeStatus::ok);
             CHECK(feed(ipfix(1, 1, {set(2, template_record(2, {}))})) == DecodeStatus::ok);
-            CHECK(feed(ipfix(1, 1, {set(258, option_record)})) == DecodeStatus::ok);
+            CHECK(feed(ipfix(1, 1, {set(258, option_record())})) == DecodeStatus::ok);
             CHECK(feed.counters().option_records == 1);
             CHECK(feed(ipfix(1, 1, {set(3, template_record(3, {}))})) == DecodeStatus::ok);
             CHECK(feed.collector.decoder().templates().size() == 0);
@@ -560,18 +567,10 @@ TEST_SUITE("collector v9 and IPFIX") {
             CHECK(feed.collector.sequences().lost_records() == 2);
         }
         SUBCASE("IPFIX counts flow records, not options records") {
-            Bytes options_tmpl;
-            put16(options_tmpl, 258);
-            put16(options_tmpl, 2);
-            put16(options_tmpl, 1);
-            for (std::uint16_t v : {149, 4, 41, 8}) put16(options_tmpl, v);
-            Bytes option_record;
-            put32(option_record, 1);
-            put64(option_record, 9);
             const Bytes two = set(256, concat({small_record(1, 1), small_record(2, 1)}));
             (void)feed(ipfix(100, 1,
-                             {set(2, template_record(256, kSmallFields)), set(3, options_tmpl), two,
-                              set(258, option_record)}));
+                             {set(2, template_record(256, kSmallFields)), set(3, kOptionsTemplate),
+                              two, set(258, option_record())}));
             (void)feed(ipfix(102, 1, {set(256, small_record(3, 1))}));
             CHECK(feed.collector.sequences().lost_records() == 0);
             (void)feed(ipfix(106, 1, {two}));  // 103 expected: 3 records lost
@@ -657,11 +656,7 @@ TEST_SUITE("collector v9 and IPFIX") {
                   DecodeStatus::bad_template);
         }
         SUBCASE("options templates") {
-            Bytes no_scope;
-            put16(no_scope, 258);
-            put16(no_scope, 1);
-            put16(no_scope, 0);
-            for (std::uint16_t v : {41, 8}) put16(no_scope, v);
+            const Bytes no_scope = options_template_record(258, 0, {{41, 8}});
             CHECK(status(ipfix(0, 1, {set(3, no_scope)})) == DecodeStatus::bad_options_template);
             for (std::uint16_t scope_bytes : {0, 6}) {
                 Bytes v9_options;
@@ -703,12 +698,7 @@ TEST_SUITE("collector v9 and IPFIX") {
         Feed feed;
         (void)feed(with_be16(kIpfixIpv4, 2, 171));
         (void)feed(ipfix(0, 1, {set(4, Bytes{})}));
-        Bytes options_tmpl;
-        put16(options_tmpl, 258);
-        put16(options_tmpl, 1);
-        put16(options_tmpl, 1);
-        for (std::uint16_t v : {149, 4}) put16(options_tmpl, v);
-        (void)feed(ipfix(1, 1, {set(3, options_tmpl), set(258, Bytes{0, 0, 0, 1})}));
+        (void)feed(ipfix(1, 1, {set(3, kOptionsTemplate), set(258, option_record())}));
         CHECK(format_summary(feed.collector.stats(), feed.collector.sequences(), std::nullopt) ==
               "3 datagrams, 0 records, 2 malformed (1 length mismatch, 1 unknown set id), "
               "1 option records, 0 lost records, 0 out of order");
