@@ -7,23 +7,27 @@
 namespace spanflow::collector {
 
 DecodeStatus Collector::on_datagram(std::span<const std::uint8_t> datagram,
-                                    const Endpoint& exporter, std::string& out) {
+                                    const Endpoint& exporter, std::string& out,
+                                    Clock::time_point now) {
     ++stats_.datagrams;
     DatagramHeader header;
-    const DecodeStatus status = decode_datagram(datagram, header, records_);
+    flows_.clear();
+    const DecodeStatus status = decoder_.decode(datagram, exporter, now, header, flows_);
     ++stats_.by_status[static_cast<std::size_t>(status)];
-    if (status != DecodeStatus::ok) return status;
 
-    (void)sequences_.observe(ExporterKey{exporter, header.version, header.domain}, header.sequence,
-                             header.sequence_increment);
-    for (const FlowRecord& r : records_) {
+    if (header.version != 0) {
+        (void)sequences_.observe(ExporterKey{exporter, header.version, header.domain},
+                                 header.sequence, header.sequence_increment,
+                                 header.increment_unknown);
+    }
+    for (std::size_t i = 0; i < flows_.size(); ++i) {
         if (format_ == OutputFormat::table) {
-            append_flow_row(out, r);
+            append_flow_row(out, flows_.records[i]);
         } else {
-            append_flow_json(out, r);
+            append_flow_json(out, flows_.records[i], flows_.extras(i));
         }
     }
-    stats_.records += records_.size();
+    stats_.records += flows_.size();
     return status;
 }
 
@@ -41,6 +45,13 @@ std::string format_summary(const CollectorStats& stats, const SequenceTracker& s
         separator = ", ";
     }
     if (stats.malformed() != 0) out += ')';
+    const TemplateCounters& t = stats.templates;
+    if (t.option_records != 0) fmt::format_to(it, ", {} option records", t.option_records);
+    if (t.held_sets != 0)
+        fmt::format_to(it, ", {} sets held for a template ({} released)", t.held_sets,
+                       t.released_sets);
+    if (const std::uint64_t dropped = t.dropped_without_template(); dropped != 0)
+        fmt::format_to(it, ", {} sets dropped without template", dropped);
     fmt::format_to(it, ", {} lost records, {} out of order", sequences.lost_records(),
                    sequences.out_of_order());
     if (kernel_drops) fmt::format_to(it, ", {} kernel drops", *kernel_drops);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -20,6 +21,7 @@ struct CollectorStats {
     std::uint64_t datagrams{0};  // every datagram received, malformed ones included
     std::uint64_t records{0};    // flow records decoded and written
     std::array<std::uint64_t, kDecodeStatusCount> by_status{};  // index: DecodeStatus
+    TemplateCounters templates{};  // v9 and IPFIX: options records, sets without template
 
     [[nodiscard]] std::uint64_t malformed() const {
         return datagrams - by_status[static_cast<std::size_t>(DecodeStatus::ok)];
@@ -31,27 +33,41 @@ enum class OutputFormat : std::uint8_t { json, table };
 
 class Collector {
   public:
+    using Clock = std::chrono::steady_clock;
+
     explicit Collector(OutputFormat format = OutputFormat::json) : format_(format) {}
 
-    // Decodes `datagram` from `exporter` and appends one line per record to `out`. A
-    // malformed datagram appends nothing and is counted under its status.
+    // Decodes `datagram` from `exporter`, received at `now` on the collector's own clock, and
+    // appends one line per flow record to `out`. A malformed datagram is counted under its status;
+    // the records of its sets decoded before the problem (v9, IPFIX) are still written.
     DecodeStatus on_datagram(std::span<const std::uint8_t> datagram, const Endpoint& exporter,
-                             std::string& out);
+                             std::string& out, Clock::time_point now);
 
-    [[nodiscard]] const CollectorStats& stats() const { return stats_; }
+    // Drops IPFIX sets held too long for their template; for when no datagram comes to do it.
+    void expire(Clock::time_point now) { decoder_.expire(now); }
+
+    [[nodiscard]] CollectorStats stats() const {
+        CollectorStats s = stats_;
+        s.templates = decoder_.counters();
+        return s;
+    }
     [[nodiscard]] const SequenceTracker& sequences() const { return sequences_; }
+    [[nodiscard]] const DatagramDecoder& decoder() const { return decoder_; }
 
   private:
     OutputFormat format_;
     CollectorStats stats_{};
+    DatagramDecoder decoder_{};
     SequenceTracker sequences_{};
-    std::vector<FlowRecord> records_;  // reused, so a steady stream allocates nothing
+    DecodedFlows flows_;  // reused, so a steady stream allocates nothing
 };
 
 // The exit summary, one line without prefix or newline:
 // "12 datagrams, 340 records, 2 malformed (1 too short, 1 truncated), 30 lost records,
 //  1 out of order, 0 kernel drops". The reasons in parentheses appear only when some are nonzero;
-// the kernel drops only when the socket could report them.
+// the kernel drops only when the socket could report them. Options records ("4 option records"),
+// held sets ("2 sets held for a template (1 released)") and dropped ones ("3 sets dropped without
+// template") appear before the lost records, each only when nonzero.
 [[nodiscard]] std::string format_summary(const CollectorStats& stats,
                                          const SequenceTracker& sequences,
                                          std::optional<std::uint64_t> kernel_drops);

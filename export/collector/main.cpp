@@ -1,5 +1,6 @@
-// spanflow-collect: receives NetFlow export datagrams over UDP, decodes them with the collector's
-// own code and writes one JSON line per flow record. Used by the end-to-end tests and by hand.
+// spanflow-collect: receives NetFlow v5, v9 and IPFIX export datagrams over UDP, decodes them with
+// the collector's own code and writes one JSON line per flow record. Used by the end-to-end tests
+// and by hand.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
@@ -77,8 +78,10 @@ struct Options {
 // version or a bad option, already reported), nullopt to go on.
 std::optional<int> parse_options(int argc, char** argv, Options& options) {
     CLI::App app{
-        "A minimal NetFlow collector: receives NetFlow v5 datagrams over UDP and writes "
-        "one JSON line per flow record.",
+        "A minimal flow collector: receives NetFlow v5, NetFlow v9 and IPFIX datagrams over "
+        "UDP and writes one JSON line per flow record. IPFIX data that arrives before its "
+        "template is held for up to 30 s; elements without a FlowRecord field appear as "
+        "\"ie<N>\" members.",
         "spanflow-collect"};
     std::string listen_text;
     std::string idle_text;
@@ -201,16 +204,19 @@ int main(int argc, char** argv) {
                     g_stop = 1;
                     break;
                 }
+                const auto received = Clock::now();  // one clock read per batch
                 for (std::size_t i = 0; i < r.count; ++i)
                     (void)collector.on_datagram(listener.datagram(i), listener.source(i),
-                                                writer.buffer());
-                if (r.count != 0) last_datagram = Clock::now();
+                                                writer.buffer(), received);
+                if (r.count != 0) last_datagram = received;
                 if (writer.wants_flush()) flush();
                 break;
             }
             case WaitStatus::timeout:
+                // Idle socket: time out held IPFIX sets and let `tail -f` see the data.
+                collector.expire(Clock::now());
                 flush();
-                break;  // idle socket: let `tail -f` see the data
+                break;
             case WaitStatus::interrupted:
                 break;
             case WaitStatus::failed:

@@ -57,15 +57,25 @@ std::string format_exporter(const ExporterKey& k) {
 }
 
 SequenceResult SequenceTracker::observe(const ExporterKey& exporter, std::uint32_t sequence,
-                                        std::uint32_t increment) {
+                                        std::uint32_t increment, bool increment_unknown) {
     auto [it, inserted] = exporters_.try_emplace(exporter);
     ExporterState& s = it->second;
     ++s.counters.datagrams;
+    SequenceResult result{SequenceEvent::first, 0};
     if (inserted) {
         s.expected = sequence + increment;
-        return {SequenceEvent::first, 0};
+    } else if (s.resync_next) {
+        s.expected = sequence + increment;
+        result.event = SequenceEvent::resync;
+    } else {
+        result = compare(s, sequence, increment);
     }
+    s.resync_next = increment_unknown;
+    return result;
+}
 
+SequenceResult SequenceTracker::compare(ExporterState& s, std::uint32_t sequence,
+                                        std::uint32_t increment) {
     const std::uint32_t d = sequence - s.expected;
     if (d == 0) {
         s.expected = sequence + increment;

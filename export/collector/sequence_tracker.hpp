@@ -17,6 +17,10 @@
 // swap of two datagrams would count the late one's records as lost once, then again after the
 // resync. A few recent gaps are remembered per exporter; a late datagram for an older one is
 // treated as a restart.
+//
+// A datagram may not know its own increment (IPFIX: a data set whose template has not come yet
+// holds an unknown number of records). Its own sequence is still checked, but the one after it
+// cannot be predicted: that one is taken as the new expected sequence, without counting loss.
 #pragma once
 
 #include <array>
@@ -47,6 +51,7 @@ enum class SequenceEvent : std::uint8_t {
     gap,       // ahead of it: `records` records lost
     late,      // inside an earlier gap: `records` records recovered from the loss
     restart,   // behind it and not in a known gap: resynchronized, no loss counted
+    resync,    // after a datagram whose increment was unknown: synchronized again, no loss counted
 };
 
 struct SequenceResult {
@@ -75,12 +80,14 @@ class SequenceTracker {
         std::uint32_t expected{0};
         std::array<Gap, kRememberedGaps> gaps{};
         std::size_t next_gap{0};  // slot the next gap replaces when none is free
+        bool resync_next{false};  // the previous datagram's increment was unknown
         ExporterCounters counters{};
     };
 
-    // Accounts one well-formed datagram of `exporter`.
+    // Accounts one datagram of `exporter` whose header was read. With `increment_unknown`, the
+    // next datagram resynchronizes instead of being compared with `sequence + increment`.
     SequenceResult observe(const ExporterKey& exporter, std::uint32_t sequence,
-                           std::uint32_t increment);
+                           std::uint32_t increment, bool increment_unknown = false);
 
     [[nodiscard]] std::uint64_t lost_records() const { return lost_records_; }
     [[nodiscard]] std::uint64_t out_of_order() const { return out_of_order_; }
@@ -89,6 +96,8 @@ class SequenceTracker {
     }
 
   private:
+    SequenceResult compare(ExporterState& s, std::uint32_t sequence, std::uint32_t increment);
+
     // Few exporters, looked up once per datagram: an ordered map is plenty.
     std::map<ExporterKey, ExporterState> exporters_;
     std::uint64_t lost_records_{0};

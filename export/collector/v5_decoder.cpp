@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "export/collector/flow_times.hpp"
 #include "export/wire/netflow_v5.hpp"
 #include "probe/core/byte_order.hpp"
 
@@ -12,33 +13,6 @@ namespace v5 = wire::v5;
 namespace {
 
 constexpr std::int64_t kNsPerMs = 1'000'000;
-// sysUptime is a 32-bit millisecond counter: exporters that run long enough wrap it.
-constexpr std::int64_t kUptimeWrapMs = std::int64_t{1} << 32;
-// Cisco IOS (bug CSCei12353) can stamp Last up to this far past the header's sysUptime without any
-// wrap; only a larger lead means the flow ended before the counter wrapped. nfdump's threshold.
-constexpr std::int64_t kLastLeadToleranceMs = 100'000;
-
-struct FlowTimesMs {
-    std::int64_t first;
-    std::int64_t last;
-};
-
-// Absolute flow times in ms since the epoch, by nfdump's rule so that the two collectors agree to
-// the millisecond: boot_ms = export_ms - sysUptime, first = boot_ms + First, last = boot_ms + Last;
-// then, for an exporter whose uptime wrapped, First > Last means the flow started before the wrap,
-// and Last far ahead of sysUptime means the whole flow came before it. The probe never wraps (it
-// moves its boot time forward instead), so for its datagrams only the plain formula applies.
-FlowTimesMs flow_times_ms(std::int64_t export_ms, std::uint32_t sys_uptime, std::uint32_t first,
-                          std::uint32_t last) {
-    const std::int64_t boot_ms = export_ms - sys_uptime;
-    FlowTimesMs t{boot_ms + first, boot_ms + last};
-    if (first > last) t.first -= kUptimeWrapMs;
-    if (std::int64_t{last} - sys_uptime > kLastLeadToleranceMs) {
-        t.first -= kUptimeWrapMs;
-        t.last -= kUptimeWrapMs;
-    }
-    return t;
-}
 
 void copy_ipv4(std::array<std::uint8_t, 16>& to, const std::uint8_t* from) {
     std::copy(from, from + 4, to.begin());  // network order, as FlowKey keeps addresses
@@ -47,8 +21,7 @@ void copy_ipv4(std::array<std::uint8_t, 16>& to, const std::uint8_t* from) {
 }  // namespace
 
 DecodeStatus decode_v5(std::span<const std::uint8_t> datagram, DatagramHeader& header,
-                       std::vector<FlowRecord>& records) {
-    records.clear();
+                       DecodedFlows& flows) {
     if (datagram.size() < v5::kHeaderBytes) return DecodeStatus::too_short;
     const std::uint8_t* h = datagram.data();
     if (load_be16(h + v5::header::kVersion) != v5::kVersion)
@@ -73,11 +46,9 @@ DecodeStatus decode_v5(std::span<const std::uint8_t> datagram, DatagramHeader& h
     header.sequence_increment = static_cast<std::uint32_t>(count);
     header.domain = (std::uint32_t{h[v5::header::kEngineType]} << 8) | h[v5::header::kEngineId];
 
-    records.resize(count);
     for (std::size_t i = 0; i < count; ++i) {
         const std::uint8_t* p = h + v5::kHeaderBytes + i * v5::kRecordBytes;
-        FlowRecord& r = records[i];
-        r = FlowRecord{};
+        FlowRecord r{};
         r.key.ip_version = 4;
         copy_ipv4(r.key.src_addr, p + v5::record::kSrcAddr);
         copy_ipv4(r.key.dst_addr, p + v5::record::kDstAddr);
@@ -95,6 +66,7 @@ DecodeStatus decode_v5(std::span<const std::uint8_t> datagram, DatagramHeader& h
         r.first = Timestamp::from_ns(t.first * kNsPerMs);
         r.last = Timestamp::from_ns(t.last * kNsPerMs);
         r.end_reason = FlowEndReason::unknown;  // v5 does not carry it
+        flows.add(r);
     }
     return DecodeStatus::ok;
 }

@@ -4,18 +4,16 @@
 
 #include <cstdint>
 #include <span>
-#include <vector>
 
 #include "export/collector/decode_result.hpp"
-#include "probe/core/flow_record.hpp"
 
 namespace spanflow::collector {
 
-// Decodes one v5 datagram whose version field has already been read as 5. On ok, `records` holds
-// the datagram's flows and `header` its sequence fields; on any other status `records` is empty
-// and nothing was decoded. Bytes after the last record are accepted and ignored: some exporters
+// Decodes one v5 datagram whose version field has already been read as 5. On ok, its flows are
+// appended to `flows` and `header` holds its sequence fields; on any other status nothing was
+// decoded. Bytes after the last record are accepted and ignored: some exporters
 // pad their datagrams.
 [[nodiscard]] DecodeStatus decode_v5(std::span<const std::uint8_t> datagram, DatagramHeader& header,
-                                     std::vector<FlowRecord>& records);
+                                     DecodedFlows& flows);
 
 }  // namespace spanflow::collector

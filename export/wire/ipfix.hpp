@@ -30,12 +30,23 @@ inline constexpr std::size_t kSequence = 8;
 inline constexpr std::size_t kObservationDomain = 12;
 }  // namespace header
 
+inline constexpr std::size_t kTemplateRecordHeaderBytes = 4;         // id, field count
+inline constexpr std::size_t kOptionsTemplateRecordHeaderBytes = 6;  // and scope field count
+inline constexpr std::size_t kFieldSpecifierBytes = 4;               // element id, length
+inline constexpr std::size_t kEnterpriseNumberBytes = 4;             // after an enterprise field
+
 inline constexpr std::uint16_t kTemplateSetId = 2;
 inline constexpr std::uint16_t kOptionsTemplateSetId = 3;
 inline constexpr std::uint16_t kMinDataSetId = 256;
 
 inline constexpr std::uint16_t kEnterpriseBit = 0x8000;
 inline constexpr std::uint16_t kVariableLength = 65535;
+// A variable-length field's length (RFC 7011 section 7): one byte, or this marker and two bytes.
+inline constexpr std::uint8_t kLongVariableLengthMarker = 255;
+// Set-header template ids that, with a field count of 0, withdraw all templates of the set's kind
+// (RFC 7011 section 8.1).
+inline constexpr std::uint16_t kWithdrawAllTemplatesId = 2;
+inline constexpr std::uint16_t kWithdrawAllOptionsTemplatesId = 3;
 
 // Information elements (IANA numbers; the same numbers as NetFlow v9 field types below 128).
 namespace ie {
@@ -66,8 +77,14 @@ inline constexpr std::uint16_t kDestinationMacAddress = 80;
 inline constexpr std::uint16_t kFlowEndReason = 136;
 inline constexpr std::uint16_t kIcmpTypeCodeIPv6 = 139;
 inline constexpr std::uint16_t kObservationDomainId = 149;
+inline constexpr std::uint16_t kFlowStartSeconds = 150;
+inline constexpr std::uint16_t kFlowEndSeconds = 151;
 inline constexpr std::uint16_t kFlowStartMilliseconds = 152;
 inline constexpr std::uint16_t kFlowEndMilliseconds = 153;
+inline constexpr std::uint16_t kFlowStartMicroseconds = 154;  // NTP format (RFC 7011 6.1.9)
+inline constexpr std::uint16_t kFlowEndMicroseconds = 155;
+inline constexpr std::uint16_t kFlowStartNanoseconds = 156;  // NTP format (RFC 7011 6.1.10)
+inline constexpr std::uint16_t kFlowEndNanoseconds = 157;
 inline constexpr std::uint16_t kSystemInitTimeMilliseconds = 160;
 inline constexpr std::uint16_t kSelectorAlgorithm = 304;
 inline constexpr std::uint16_t kSamplingPacketInterval = 305;

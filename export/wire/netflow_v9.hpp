@@ -32,6 +32,10 @@ inline constexpr std::size_t kSequence = 12;
 inline constexpr std::size_t kSourceId = 16;
 }  // namespace header
 
+inline constexpr std::size_t kTemplateHeaderBytes = 4;         // template id, field count
+inline constexpr std::size_t kOptionsTemplateHeaderBytes = 6;  // id, scope length, option length
+inline constexpr std::size_t kFieldBytes = 4;                  // field type, length
+
 inline constexpr std::uint16_t kTemplateFlowSetId = 0;
 inline constexpr std::uint16_t kOptionsTemplateFlowSetId = 1;
 inline constexpr std::uint16_t kMinDataFlowSetId = 256;

@@ -22,7 +22,7 @@ std::string format_mac(const MacAddress& m) {
 }
 }  // namespace
 
-void append_flow_json(std::string& out, const FlowRecord& r) {
+void append_flow_json(std::string& out, const FlowRecord& r, std::string_view extra_members) {
     const char* family = r.key.is_ipv6() ? "IPv6" : "IPv4";
     auto it = std::back_inserter(out);
     fmt::format_to(it,
@@ -41,6 +41,7 @@ void append_flow_json(std::string& out, const FlowRecord& r) {
     if (r.has_src_mac) fmt::format_to(it, ",\"sourceMacAddress\":\"{}\"", format_mac(r.src_mac));
     if (r.has_dst_mac)
         fmt::format_to(it, ",\"destinationMacAddress\":\"{}\"", format_mac(r.dst_mac));
+    out += extra_members;
     out += "}\n";
 }
 

@@ -4,13 +4,16 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "probe/core/flow_record.hpp"
 
 namespace spanflow {
 
-// Appends the JSON object for `r` and a newline to `out`.
-void append_flow_json(std::string& out, const FlowRecord& r);
+// Appends the JSON object for `r` and a newline to `out`. `extra_members` (",\"ie999\":7", each
+// with its leading comma) goes in as is before the closing brace: the collector's elements that a
+// FlowRecord does not hold. The probe passes none.
+void append_flow_json(std::string& out, const FlowRecord& r, std::string_view extra_members = {});
 
 // The header line of the table that append_flow_row writes, newline included.
 std::string flow_row_header();
