@@ -21,8 +21,13 @@ bool UdpTransport::open(const std::vector<SocketAddress>& collectors, std::strin
             return false;
         }
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSendBufferBytes, sizeof kSendBufferBytes);
+        // Connected, so that the ICMP "port unreachable" of a collector that is down comes back
+        // as ECONNREFUSED on a later send and is counted. Where there is no route yet, the socket
+        // stays unconnected and sends are tried anyway: the route may come.
+        const bool connected = connect(fd, c.get(), c.length) == 0;
         sockets_.push_back(fd);
         stats_.push_back(CollectorStats{c, 0, 0, {}});
+        stats_.back().connected = connected;
     }
     return true;
 }
@@ -36,8 +41,9 @@ void UdpTransport::send(std::span<const std::uint8_t> datagram) {
         CollectorStats& s = stats_[i];
         bool waited = false;
         for (;;) {
-            ssize_t n = sendto(sockets_[i], datagram.data(), datagram.size(), 0, s.address.get(),
-                               s.address.length);
+            ssize_t n = s.connected ? ::send(sockets_[i], datagram.data(), datagram.size(), 0)
+                                    : sendto(sockets_[i], datagram.data(), datagram.size(), 0,
+                                             s.address.get(), s.address.length);
             if (n == static_cast<ssize_t>(datagram.size())) {
                 ++s.datagrams_sent;
                 s.congested = false;

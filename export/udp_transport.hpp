@@ -1,8 +1,10 @@
 // Sends each export datagram to every configured collector over UDP (IPv4 and IPv6). A collector
 // that is slow costs counted send errors, never a stall: sockets are non-blocking, and a full send
 // buffer is waited on for at most kSendWait, and not again until the collector catches up. A
-// collector that is down cannot be told from one that is up: UDP has no answer to wait for (the
-// sockets are unconnected, so ICMP port-unreachable is not reported), and its datagrams are lost.
+// collector that is down costs counted send errors too, where its host says so: the sockets are
+// connected, so the ICMP port unreachable that answers a datagram fails the next send with
+// "Connection refused" (that datagram is not sent). A host that answers nothing cannot be told
+// from a collector that is up: UDP has no acknowledgment, and those datagrams are lost.
 #pragma once
 
 #include <chrono>
@@ -21,6 +23,7 @@ struct CollectorStats {
     std::uint64_t send_errors{0};
     std::string last_error;  // strerror of the latest failure, for the report
     bool congested{false};   // the last wait for buffer space ran out: do not wait again yet
+    bool connected{false};   // connect() succeeded: send(), and refusals are reported
 };
 
 class UdpTransport {
