@@ -51,15 +51,7 @@ std::size_t ExportPath::min_datagram_bytes(int version) {
 }
 
 void ExportPath::set_start_time(Timestamp t) {
-    std::visit(
-        [t](auto& e) {
-            if constexpr (std::is_same_v<std::decay_t<decltype(e)>, V5Exporter>) {
-                e.set_boot_time(t);
-            } else {
-                e.set_start_time(t);
-            }
-        },
-        exporter_);
+    std::visit([t](auto& e) { e.set_start_time(t); }, exporter_);
 }
 
 void ExportPath::add(const FlowRecord& r, Timestamp now) {
@@ -70,8 +62,8 @@ void ExportPath::poll(Timestamp now) {
     std::visit([now](auto& e) { e.poll(now); }, exporter_);
 }
 
-void ExportPath::flush(Timestamp now) {
-    std::visit([now](auto& e) { e.flush(now); }, exporter_);
+void ExportPath::finish(Timestamp now) {
+    std::visit([now](auto& e) { e.finish(now); }, exporter_);
 }
 
 const ExportStats& ExportPath::stats() const {

@@ -206,7 +206,7 @@ std::size_t TemplateMessageWriter::record_bytes(bool ipv6) const {
     return bytes_of(flow_fields(format_, ipv6));
 }
 
-std::size_t TemplateMessageWriter::template_block_bytes() const {
+std::size_t TemplateMessageWriter::template_block_bytes(bool with_options_record) const {
     constexpr std::size_t kSet = 4;  // set / FlowSet header: id, length
     const std::size_t templates =
         kSet + 2 * 4 + 4 * (flow_fields(format_, false).size() + flow_fields(format_, true).size());
@@ -215,12 +215,12 @@ std::size_t TemplateMessageWriter::template_block_bytes() const {
             kSet + 6 + 4 * (kIpfixOptionsScope.size() + kIpfixOptions.size());
         const std::size_t options_data =
             kSet + bytes_of(kIpfixOptionsScope) + bytes_of(kIpfixOptions);
-        return templates + options_template + options_data;
+        return templates + options_template + (with_options_record ? options_data : 0);
     }
     const std::size_t options_template =
         pad4(kSet + 6 + 4 * (kV9OptionsScope.size() + kV9Options.size()));
     const std::size_t options_data = pad4(kSet + bytes_of(kV9OptionsScope) + bytes_of(kV9Options));
-    return templates + options_template + options_data;
+    return templates + options_template + (with_options_record ? options_data : 0);
 }
 
 std::size_t TemplateMessageWriter::min_message_bytes() const {
@@ -235,6 +235,7 @@ void TemplateMessageWriter::begin(std::span<std::uint8_t> out, Timestamp boot_ti
     set_id_ = 0;
     record_count_ = 0;
     flow_records_ = 0;
+    data_records_ = 0;
 }
 
 std::size_t TemplateMessageWriter::write_template(std::uint8_t* p, bool ipv6) const {
@@ -244,12 +245,14 @@ std::size_t TemplateMessageWriter::write_template(std::uint8_t* p, bool ipv6) co
     return static_cast<std::size_t>(write_field_specs(p + 4, fields) - p);
 }
 
-bool TemplateMessageWriter::add_templates(const ExporterOptions& options, std::uint32_t domain) {
+bool TemplateMessageWriter::add_templates(const ExporterOptions& options, std::uint32_t domain,
+                                          bool with_options_record) {
     close_set();
-    if (room() < template_block_bytes()) return false;
+    const std::size_t block = template_block_bytes(with_options_record);
+    if (room() < block) return false;
     const bool ipfix = format_ == TemplateFormat::ipfix;
     std::uint8_t* const start = out_.data() + used_;
-    std::memset(start, 0, template_block_bytes());
+    std::memset(start, 0, block);
 
     // Template set: both flow templates.
     std::uint8_t* p = start + 4;
@@ -281,6 +284,12 @@ bool TemplateMessageWriter::add_templates(const ExporterOptions& options, std::u
                ipfix ? wire::ipfix::kOptionsTemplateSetId : wire::v9::kOptionsTemplateFlowSetId);
     store_be16(set + 2, static_cast<std::uint16_t>(p - set));
 
+    if (!with_options_record) {
+        used_ += static_cast<std::size_t>(p - start);
+        record_count_ += 3;  // two templates and the options template
+        return true;
+    }
+
     // Options data set: one record.
     set = p;
     store_be16(set, kOptionsTemplateId);
@@ -304,6 +313,7 @@ bool TemplateMessageWriter::add_templates(const ExporterOptions& options, std::u
 
     used_ += static_cast<std::size_t>(p - start);
     record_count_ += 4;  // two templates, the options template and its record
+    ++data_records_;
     return true;
 }
 
@@ -340,6 +350,7 @@ bool TemplateMessageWriter::add_record(const FlowRecord& r) {
     used_ += length;
     ++record_count_;
     ++flow_records_;
+    ++data_records_;
     return true;
 }
 

@@ -50,7 +50,7 @@ struct ExporterOptions {
 
 struct MessageHeader {
     Timestamp export_time{};    // the export clock now: packet time in replay
-    std::uint32_t sequence{0};  // v9: datagrams before this one; IPFIX: flow records before it
+    std::uint32_t sequence{0};  // v9: datagrams before this one; IPFIX: data records before it
     std::uint32_t domain{0};    // v9 source id / IPFIX observation domain id
 };
 
@@ -59,9 +59,9 @@ class TemplateMessageWriter {
     explicit TemplateMessageWriter(TemplateFormat format) : format_(format) {}
 
     // Bytes of one flow record, and of the template block (both templates, the options template
-    // and its record) that starts a message when templates are due.
+    // and, when asked for, its record) that starts a message when templates are due.
     [[nodiscard]] std::size_t record_bytes(bool ipv6) const;
-    [[nodiscard]] std::size_t template_block_bytes() const;
+    [[nodiscard]] std::size_t template_block_bytes(bool with_options_record = true) const;
     // The smallest datagram that holds the template block and one IPv6 record: anything smaller
     // could never carry a flow.
     [[nodiscard]] std::size_t min_message_bytes() const;
@@ -69,7 +69,8 @@ class TemplateMessageWriter {
     // Starts a message in `out` (its size is the datagram limit). `boot_time` is v9's sysUptime 0.
     void begin(std::span<std::uint8_t> out, Timestamp boot_time);
     // Appends the template block; false (and nothing written) if it does not fit.
-    bool add_templates(const ExporterOptions& options, std::uint32_t domain);
+    bool add_templates(const ExporterOptions& options, std::uint32_t domain,
+                       bool with_options_record = true);
     // Appends one flow record, opening a data set for its family when needed; false (nothing
     // written) if it does not fit.
     bool add_record(const FlowRecord& r);
@@ -77,6 +78,8 @@ class TemplateMessageWriter {
     [[nodiscard]] std::size_t finish(const MessageHeader& header);
 
     [[nodiscard]] std::size_t flow_records() const { return flow_records_; }
+    // Data records of any template: flow records and the options record.
+    [[nodiscard]] std::size_t data_records() const { return data_records_; }
     [[nodiscard]] bool empty() const { return flow_records_ == 0 && record_count_ == 0; }
 
   private:
@@ -93,6 +96,7 @@ class TemplateMessageWriter {
     std::uint16_t set_id_{0};
     std::size_t record_count_{0};  // v9 header count: templates, options and data records
     std::size_t flow_records_{0};
+    std::size_t data_records_{0};
 };
 
 }  // namespace spanflow

@@ -12,7 +12,32 @@ TemplateExporter::TemplateExporter(UdpTransport& transport, const TemplateExport
 
 void TemplateExporter::set_start_time(Timestamp t) {
     start_time_ = t;
+    started_ = true;
     uptime_.set(t);
+    if (config_.format == TemplateFormat::ipfix) send_options_message(t);
+}
+
+void TemplateExporter::add_templates(Timestamp now, bool with_options_record) {
+    const ExporterOptions options{start_time_, flow_records_sent_, datagrams_sent_};
+    // The buffer is at least min_message_bytes(): templates always fit an empty message.
+    (void)writer_.add_templates(options, config_.domain, with_options_record);
+    templates_sent_ = true;
+    templates_sent_at_ = now;
+    datagrams_since_templates_ = 0;
+    ++stats_.template_sends;
+}
+
+void TemplateExporter::send_options_message(Timestamp now) {
+    writer_.begin(buffer_, uptime_.boot());
+    add_templates(now, true);
+    open_ = true;
+    send(now);
+}
+
+void TemplateExporter::finish(Timestamp now) {
+    flush(now);
+    // A run that saw no packet never started, and has nothing to close.
+    if (config_.format == TemplateFormat::ipfix && started_) send_options_message(now);
 }
 
 bool TemplateExporter::templates_due(Timestamp now) const {
@@ -26,15 +51,8 @@ void TemplateExporter::begin(const FlowRecord& first, Timestamp now) {
         ++stats_.uptime_rebased;
     }
     writer_.begin(buffer_, uptime_.boot());
-    if (templates_due(now)) {
-        const ExporterOptions options{start_time_, flow_records_sent_, datagrams_sent_};
-        // The buffer is at least min_message_bytes(): templates always fit an empty message.
-        (void)writer_.add_templates(options, config_.domain);
-        templates_sent_ = true;
-        templates_sent_at_ = now;
-        datagrams_since_templates_ = 0;
-        ++stats_.template_sends;
-    }
+    // v9 repeats the options record with the templates; IPFIX sends it only at start and end.
+    if (templates_due(now)) add_templates(now, config_.format == TemplateFormat::v9);
     open_ = true;
     opened_at_ = now;
     message_last_ = first.last;
@@ -66,11 +84,12 @@ void TemplateExporter::send(Timestamp now) {
     // In replay the header carries the packet clock, unless v9's sysUptime cannot reach it (a
     // capture that jumped back in time by more than 49 days): then the message's latest flow end.
     header.export_time = ipfix || uptime_.fits(uptime_.boot(), now) ? now : message_last_;
-    header.sequence = static_cast<std::uint32_t>(ipfix ? flow_records_sent_ : datagrams_sent_);
+    header.sequence = static_cast<std::uint32_t>(ipfix ? data_records_sent_ : datagrams_sent_);
     header.domain = config_.domain;
     const std::size_t length = writer_.finish(header);
     transport_.send(std::span<const std::uint8_t>(buffer_.data(), length));
     flow_records_sent_ += writer_.flow_records();
+    data_records_sent_ += writer_.data_records();
     ++datagrams_sent_;
     ++datagrams_since_templates_;
     stats_.records += writer_.flow_records();

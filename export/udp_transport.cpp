@@ -26,7 +26,8 @@ bool UdpTransport::open(const std::vector<SocketAddress>& collectors, std::strin
         // stays unconnected and sends are tried anyway: the route may come.
         const bool connected = connect(fd, c.get(), c.length) == 0;
         sockets_.push_back(fd);
-        stats_.push_back(CollectorStats{c, 0, 0, {}});
+        stats_.push_back(CollectorStats{});
+        stats_.back().address = c;
         stats_.back().connected = connected;
     }
     return true;
@@ -40,6 +41,7 @@ void UdpTransport::send(std::span<const std::uint8_t> datagram) {
     for (std::size_t i = 0; i < sockets_.size(); ++i) {
         CollectorStats& s = stats_[i];
         bool waited = false;
+        bool refusal_seen = false;
         for (;;) {
             ssize_t n = s.connected ? ::send(sockets_[i], datagram.data(), datagram.size(), 0)
                                     : sendto(sockets_[i], datagram.data(), datagram.size(), 0,
@@ -51,6 +53,12 @@ void UdpTransport::send(std::span<const std::uint8_t> datagram) {
             }
             int err = n < 0 ? errno : EMSGSIZE;
             if (err == EINTR) continue;
+            // A refusal reports an earlier datagram, and reading it cleared it: send this one.
+            if (err == ECONNREFUSED && !refusal_seen) {
+                refusal_seen = true;
+                ++s.refused;
+                continue;
+            }
             bool full = err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS;
             // A full buffer is waited on once; if that wait runs out, the collector is marked
             // congested and later datagrams are not waited for until one goes through, so a

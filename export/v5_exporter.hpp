@@ -35,6 +35,9 @@ class V5Exporter {
     void add(const FlowRecord& r, Timestamp now);
     void poll(Timestamp now);  // sends a partial datagram that has waited kMaxHold
     void flush(Timestamp now);
+    // The export path's common interface: v5 has no opening or closing message of its own.
+    void set_start_time(Timestamp t) { set_boot_time(t); }
+    void finish(Timestamp now) { flush(now); }
 
     [[nodiscard]] const ExportStats& stats() const { return stats_; }
 

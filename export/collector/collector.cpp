@@ -52,6 +52,11 @@ std::string format_summary(const CollectorStats& stats, const SequenceTracker& s
                        t.released_sets);
     if (const std::uint64_t dropped = t.dropped_without_template(); dropped != 0)
         fmt::format_to(it, ", {} sets dropped without template", dropped);
+    if (t.refused_templates != 0)
+        fmt::format_to(it, ", {} templates refused (cache full)", t.refused_templates);
+    if (sequences.untracked() != 0)
+        fmt::format_to(it, ", {} datagrams from untracked exporters (too many)",
+                       sequences.untracked());
     fmt::format_to(it, ", {} lost records, {} out of order", sequences.lost_records(),
                    sequences.out_of_order());
     if (kernel_drops) fmt::format_to(it, ", {} kernel drops", *kernel_drops);

@@ -37,7 +37,7 @@ struct DatagramDecoder::Message {
     Clock::time_point now;
     DatagramHeader& header;
     DecodedFlows& flows;
-    std::uint32_t flow_records{0};  // data records of non-options templates, held sets excluded
+    std::uint32_t data_records{0};  // flow and options data records, held sets excluded
     DecodeStatus status{DecodeStatus::ok};
 
     [[nodiscard]] bool ipfix() const { return stream.version == ipfix::kVersion; }
@@ -103,12 +103,11 @@ DecodeStatus DatagramDecoder::decode_ipfix(std::span<const std::uint8_t> datagra
     m.header.sequence = load_be32(h + ipfix::header::kSequence);
     m.header.domain = m.stream.domain;
     const DecodeStatus status = decode_sets(datagram.subspan(ipfix::kHeaderBytes), m);
-    // The IPFIX sequence counts data records, and spanflow's exporter counts only flow records,
-    // not options records (nfdump 1.7 reports sequence failures otherwise): the increment is the
-    // flow records decoded here. A set left undecoded (no template yet, or malformed) holds an
-    // unknown number of them, so the tracker resynchronizes on the next message instead of
-    // counting loss.
-    m.header.sequence_increment = m.flow_records;
+    // The IPFIX sequence counts every data record, options records included (RFC 7011 section
+    // 3.1): the increment is the data records decoded here. A set left undecoded (no template
+    // yet, or malformed) holds an unknown number of them, so the tracker resynchronizes on the
+    // next message instead of counting loss.
+    m.header.sequence_increment = m.data_records;
     if (status != DecodeStatus::ok) m.header.increment_unknown = true;
     return status;
 }
@@ -256,7 +255,10 @@ DecodeStatus DatagramDecoder::define(std::uint16_t template_id, bool options,
         return s;
     parsed_.options = options;
     const TemplateKey key = m.key(template_id);
-    templates_.define(key, parsed_);
+    if (!templates_.define(key, parsed_)) {
+        ++counters_.refused_templates;
+        return DecodeStatus::ok;
+    }
     if (!m.ipfix()) return DecodeStatus::ok;  // only IPFIX data is held
     const Template& t = *templates_.find(key);
     // Released records belong to earlier messages, so they stay out of this one's increment. A
@@ -270,6 +272,7 @@ DecodeStatus DatagramDecoder::define(std::uint16_t template_id, bool options,
 
 void DatagramDecoder::decode_data_set_of(std::uint16_t set_id, std::span<const std::uint8_t> body,
                                          Message& m) {
+    if (body.empty()) return;  // a set without records: nothing to decode or hold
     const TemplateKey key = m.key(set_id);
     const Template* t = templates_.find(key);
     if (t == nullptr) {
@@ -287,11 +290,8 @@ void DatagramDecoder::decode_data_set_of(std::uint16_t set_id, std::span<const s
         return;
     }
     const DataSetResult r = decode_data_set(*t, body, m.context, m.flows);
-    if (t->options) {
-        counters_.option_records += r.records;
-    } else {
-        m.flow_records += r.records;
-    }
+    if (t->options) counters_.option_records += r.records;
+    m.data_records += r.records;
     m.note(r.status);
 }
 

@@ -103,12 +103,13 @@ struct DecodedFlows {
 
 // What the template formats do besides decoding flows, counted across datagrams.
 struct TemplateCounters {
-    std::uint64_t option_records{0};    // options data records: decoded, counted, never output
-    std::uint64_t held_sets{0};         // IPFIX data sets that arrived before their template
-    std::uint64_t released_sets{0};     // held sets decoded once their template came
-    std::uint64_t expired_sets{0};      // held sets dropped when no template came in time
-    std::uint64_t overflow_sets{0};     // sets not held because the hold was full
-    std::uint64_t no_template_sets{0};  // v9 data sets without their template: dropped at once
+    std::uint64_t option_records{0};     // options data records: decoded, counted, never output
+    std::uint64_t held_sets{0};          // IPFIX data sets that arrived before their template
+    std::uint64_t released_sets{0};      // held sets decoded once their template came
+    std::uint64_t expired_sets{0};       // held sets dropped when no template came in time
+    std::uint64_t overflow_sets{0};      // sets not held because the hold was full
+    std::uint64_t no_template_sets{0};   // v9 data sets without their template: dropped at once
+    std::uint64_t refused_templates{0};  // not kept: the template cache was full
 
     [[nodiscard]] std::uint64_t dropped_without_template() const {
         return expired_sets + overflow_sets + no_template_sets;

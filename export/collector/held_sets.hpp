@@ -24,9 +24,12 @@ class HeldSets {
     // Bounds the memory held whatever the exporters send; each set also counts its bookkeeping,
     // so that many tiny sets are bounded too.
     static constexpr std::size_t kMaxHeldBytes = std::size_t{4} << 20;
+    // ... and bounds their number, which bounds the work of each release and expiry (a sender of
+    // many tiny sets would otherwise make every template definition scan tens of thousands).
+    static constexpr std::size_t kMaxHeldSets = 4096;
 
     // Holds a copy of `body` (a data set without its header) for `key`. False when that would
-    // pass kMaxHeldBytes: the set is then not held.
+    // pass kMaxHeldBytes or kMaxHeldSets, or the set is empty: the set is then not held.
     [[nodiscard]] bool hold(const TemplateKey& key, std::span<const std::uint8_t> body,
                             Clock::time_point now);
 
@@ -44,7 +47,8 @@ class HeldSets {
         return released;
     }
 
-    // Forgets the sets held for kHoldTime or longer at `now`; returns how many.
+    // Forgets the sets held for kHoldTime or longer at `now` (a steady clock: sets are held in
+    // arrival order, so the expired ones are a prefix); returns how many.
     std::size_t expire(Clock::time_point now);
 
     [[nodiscard]] std::size_t size() const { return sets_.size(); }

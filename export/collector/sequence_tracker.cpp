@@ -58,6 +58,10 @@ std::string format_exporter(const ExporterKey& k) {
 
 SequenceResult SequenceTracker::observe(const ExporterKey& exporter, std::uint32_t sequence,
                                         std::uint32_t increment, bool increment_unknown) {
+    if (exporters_.size() >= kMaxExporters && !exporters_.contains(exporter)) {
+        ++untracked_;
+        return {SequenceEvent::first, 0};
+    }
     auto [it, inserted] = exporters_.try_emplace(exporter);
     ExporterState& s = it->second;
     ++s.counters.datagrams;

@@ -84,6 +84,11 @@ class SequenceTracker {
         ExporterCounters counters{};
     };
 
+    // Exporter streams tracked at most: a sender that invents a new domain in every datagram must
+    // not grow the collector without end. Datagrams of streams past the bound are decoded, not
+    // tracked, and counted.
+    static constexpr std::size_t kMaxExporters = 1 << 16;
+
     // Accounts one datagram of `exporter` whose header was read. With `increment_unknown`, the
     // next datagram resynchronizes instead of being compared with `sequence + increment`.
     SequenceResult observe(const ExporterKey& exporter, std::uint32_t sequence,
@@ -91,6 +96,7 @@ class SequenceTracker {
 
     [[nodiscard]] std::uint64_t lost_records() const { return lost_records_; }
     [[nodiscard]] std::uint64_t out_of_order() const { return out_of_order_; }
+    [[nodiscard]] std::uint64_t untracked() const { return untracked_; }
     [[nodiscard]] const std::map<ExporterKey, ExporterState>& exporters() const {
         return exporters_;
     }
@@ -102,6 +108,7 @@ class SequenceTracker {
     std::map<ExporterKey, ExporterState> exporters_;
     std::uint64_t lost_records_{0};
     std::uint64_t out_of_order_{0};
+    std::uint64_t untracked_{0};
 };
 
 }  // namespace spanflow::collector

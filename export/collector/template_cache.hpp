@@ -43,10 +43,16 @@ struct TemplateKey {
 
 class TemplateCache {
   public:
+    // Field specifiers kept over all templates. Exporters announce a handful of templates of a
+    // few dozen fields each; a sender that invents new domains or ids in every datagram must not
+    // grow the collector without end. Past the bound new templates are refused (and counted).
+    static constexpr std::size_t kMaxFields = 1 << 20;
+
     [[nodiscard]] const Template* find(const TemplateKey& key) const;
     // Defines or redefines `key`. Exporters re-send the same templates every few datagrams, so an
-    // unchanged one is left alone and a changed one reuses the old one's storage.
-    void define(const TemplateKey& key, const Template& t);
+    // unchanged one is left alone and a changed one reuses the old one's storage. False when the
+    // cache is full (kMaxFields): nothing is defined.
+    [[nodiscard]] bool define(const TemplateKey& key, const Template& t);
     void withdraw(const TemplateKey& key);
     // Withdraws every template (options == false) or every options template of the stream of
     // `stream` (its template id is ignored).
@@ -57,6 +63,7 @@ class TemplateCache {
     // Looked up once per set, and a stream has a handful of templates: an ordered map suffices
     // and keeps one stream's templates together for withdraw_all.
     std::map<TemplateKey, Template> templates_;
+    std::size_t fields_{0};  // field specifiers over all templates
 };
 
 }  // namespace spanflow::collector

@@ -137,6 +137,21 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     }
     const bool v5 = e.version == 5;
     constexpr std::uint64_t kMax32 = 0xFFFF'FFFFull;
+    // An option that the chosen format does not carry is an error, not silently ignored.
+    struct Applies {
+        const char* option;
+        bool ok;
+        const char* formats;
+    };
+    for (const Applies& a : {Applies{"--observation-domain", e.version == 10, "IPFIX (-v 10)"},
+                             Applies{"--engine-type", v5, "NetFlow v5 (-v 5)"},
+                             Applies{"--engine-id", e.version != 10, "NetFlow v5 and v9"},
+                             Applies{"--template-refresh-packets", !v5, "v9 and IPFIX"},
+                             Applies{"--template-refresh-seconds", !v5, "v9 and IPFIX"}}) {
+        if (app.count(a.option) != 0 && !a.ok)
+            checks.push_back({fmt::format("{}: not allowed with -v {}; it applies to {} only",
+                                          a.option, version, a.formats)});
+    }
     checks.push_back(seconds("--active-timeout", active, config.timeouts.active));
     checks.push_back(seconds("--inactive-timeout", inactive, config.timeouts.inactive));
     checks.push_back(seconds("--tcp-end-timeout", tcp_end, config.timeouts.tcp_end));

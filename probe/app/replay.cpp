@@ -90,7 +90,7 @@ int run_replay(const ProbeConfig& config, const std::atomic<bool>& stop) {
     // are forced out (reason 4).
     shard->sweep(clock.now(), std::numeric_limits<std::size_t>::max(), emit);
     shard->expire_all(FlowEndReason::forced, emit);
-    if (exporter) exporter->flush(clock.now());
+    if (exporter) exporter->finish(clock.now());
 
     int exit_status = 0;
     std::string json_error;

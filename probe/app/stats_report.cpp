@@ -48,9 +48,12 @@ void print_report(std::FILE* out, const ReportInputs& in) {
         if (e->uptime_rebased != 0)
             line(4, "sysUptime origin moved (capture spans >49 days)", e->uptime_rebased);
         for (const CollectorStats& c : in.transport.collectors()) {
-            fmt::print(out, "    collector {}: {} datagrams sent, {} send errors{}\n",
+            fmt::print(out, "    collector {}: {} datagrams sent, {} send errors{}{}\n",
                        c.address.to_string(), c.datagrams_sent, c.send_errors,
-                       c.send_errors ? " (" + c.last_error + ")" : std::string());
+                       c.send_errors ? " (" + c.last_error + ")" : std::string(),
+                       c.refused ? fmt::format(", {} refused (port unreachable: collector down?)",
+                                               c.refused)
+                                 : std::string());
         }
     }
     if (!in.config.write_path.empty()) {

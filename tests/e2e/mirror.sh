@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Mirroring: `-n` repeated sends every datagram to each collector. One replay goes, in each format,
 # to a spanflow-collect on 127.0.0.1, one on [::1] and a port where nothing listens; both
-# collectors must write the same flows, and the collector that is down must cost counted send
-# errors ("Connection refused"), no stall (the replay ends in seconds) and nothing elsewhere.
+# collectors must write the same flows, and the collector that is down must show as counted
+# refusals (ICMP port unreachable), no stall (the replay ends in seconds) and nothing elsewhere.
 # Usage: mirror.sh SPANFLOW SPANFLOW_COLLECT SOURCE_DIR
 set -uo pipefail
 spanflow=$1
@@ -63,8 +63,8 @@ for version in 5 9 10; do
     for p in "${pids[@]}"; do kill -TERM "$p"; wait "$p"; done
     pids=()
     sent=$(grep -c "datagrams sent, 0 send errors" "$work/probe.err")
-    refused=$(grep -c "collector 127.0.0.1:$silent: .* [1-9][0-9]* send errors (Connection refused)" "$work/probe.err")
-    if [ $status -ne 0 ] || [ "$elapsed" -gt 5 ] || [ "$sent" -ne 2 ] || [ "$refused" -ne 1 ]; then
+    refused=$(grep -c "collector 127.0.0.1:$silent: .*, [1-9][0-9]* refused (port unreachable" "$work/probe.err")
+    if [ $status -ne 0 ] || [ "$elapsed" -gt 5 ] || [ "$sent" -ne 3 ] || [ "$refused" -ne 1 ]; then
         echo "FAIL v$version: spanflow exit $status after ${elapsed}s; its collectors:"
         grep "collector " "$work/probe.err"
         fail=1; continue

@@ -566,14 +566,15 @@ TEST_SUITE("collector v9 and IPFIX") {
             (void)feed(v9(14, 0, {data}));
             CHECK(feed.collector.sequences().lost_records() == 2);
         }
-        SUBCASE("IPFIX counts flow records, not options records") {
+        SUBCASE("IPFIX counts every data record, options records included (RFC 7011)") {
             const Bytes two = set(256, concat({small_record(1, 1), small_record(2, 1)}));
             (void)feed(ipfix(100, 1,
                              {set(2, template_record(256, kSmallFields)), set(3, kOptionsTemplate),
                               two, set(258, option_record())}));
-            (void)feed(ipfix(102, 1, {set(256, small_record(3, 1))}));
+            (void)feed(ipfix(103, 1, {set(256, small_record(3, 1))}));  // 2 flows + 1 options
             CHECK(feed.collector.sequences().lost_records() == 0);
-            (void)feed(ipfix(106, 1, {two}));  // 103 expected: 3 records lost
+            CHECK(feed.collector.sequences().out_of_order() == 0);
+            (void)feed(ipfix(107, 1, {two}));  // 104 expected: 3 records lost
             CHECK(feed.collector.sequences().lost_records() == 3);
             CHECK(feed.counters().option_records == 1);
         }

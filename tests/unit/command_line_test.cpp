@@ -84,13 +84,15 @@ TEST_SUITE("command line") {
 
     TEST_CASE("v9 and IPFIX take 32-bit ids and interfaces, and their own refresh options") {
         auto p = parse({"-r", "x.pcap", "-w", "-", "-v", "9", "--engine-id", "70000", "--ifindex",
-                        "4000000000", "--observation-domain", "4294967295",
-                        "--template-refresh-packets", "5", "--template-refresh-seconds", "0.5"});
+                        "4000000000", "--template-refresh-packets", "5",
+                        "--template-refresh-seconds", "0.5"});
         REQUIRE(p.outcome == CliOutcome::run);
         CHECK(p.config.exporting.version == 9);
         CHECK(p.config.exporting.engine_id == 70000);
         CHECK(p.config.ifindex == 4'000'000'000u);
-        CHECK(p.config.exporting.observation_domain == 4'294'967'295u);
+        auto q = parse({"-r", "x.pcap", "-w", "-", "--observation-domain", "4294967295"});
+        REQUIRE(q.outcome == CliOutcome::run);
+        CHECK(q.config.exporting.observation_domain == 4'294'967'295u);
         CHECK(p.config.exporting.refresh_datagrams == 5);
         CHECK(p.config.exporting.refresh_interval == std::chrono::milliseconds(500));
     }
@@ -126,6 +128,23 @@ TEST_SUITE("command line") {
             CHECK_MESSAGE(p.message.rfind(c.option, 0) == 0, p.message);
             CHECK_MESSAGE(p.message.find(c.value) != std::string::npos, p.message);
             CHECK_MESSAGE(p.message.find("allowed") != std::string::npos, p.message);
+        }
+    }
+
+    TEST_CASE("an option the chosen format does not carry is refused, naming both") {
+        for (const auto& args : std::vector<std::vector<std::string>>{
+                 {"-v", "9", "--observation-domain", "1"},
+                 {"-v", "10", "--engine-id", "1"},
+                 {"-v", "9", "--engine-type", "1"},
+                 {"-v", "5", "--template-refresh-packets", "5"},
+                 {"-v", "5", "--template-refresh-seconds", "5"}}) {
+            auto full = args;
+            full.insert(full.end(), {"-r", "x.pcap", "-w", "-"});
+            auto p = parse(full);
+            CHECK(p.outcome == CliOutcome::exit_usage);
+            CHECK_MESSAGE(p.message.rfind(args[2], 0) == 0, p.message);
+            CHECK_MESSAGE(p.message.find("not allowed with -v " + args[1]) != std::string::npos,
+                          p.message);
         }
     }
 

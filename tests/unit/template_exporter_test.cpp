@@ -170,8 +170,11 @@ struct Harness {
         c.refresh_interval = refresh;
         exporter.emplace(transport, c);
         exporter->set_start_time(Timestamp::from_ns(1'700'000'000 * kSec));
+        // IPFIX opens with a message of its own: templates and the options record, no flow.
+        if (format == TemplateFormat::ipfix) opening = rx.next();
     }
     Receiver rx;
+    std::vector<std::uint8_t> opening;
     spanflow::UdpTransport transport;
     std::optional<spanflow::TemplateExporter> exporter;
 };
@@ -230,8 +233,15 @@ TEST_SUITE("IPFIX and v9 export") {
                 h.exporter->flush(at(1));
                 with_templates.push_back(has_template_set(h.rx.next(), format));
             }
-            CHECK(with_templates ==
-                  std::vector<bool>{true, false, false, true, false, false, true});
+            // IPFIX's opening message carried templates already: it counts as the first of N.
+            if (format == TemplateFormat::ipfix) {
+                CHECK(has_template_set(h.opening, format));
+                CHECK(with_templates ==
+                      std::vector<bool>{false, false, true, false, false, true, false});
+            } else {
+                CHECK(with_templates ==
+                      std::vector<bool>{true, false, false, true, false, false, true});
+            }
             CHECK(h.exporter->stats().template_sends == 3);
         }
     }
@@ -244,11 +254,11 @@ TEST_SUITE("IPFIX and v9 export") {
             h.exporter->flush(at(t));
             with_templates.push_back(has_template_set(h.rx.next(), TemplateFormat::ipfix));
         }
-        // templates at 1; due again at 11 (10 s later), then at 21
-        CHECK(with_templates == std::vector<bool>{true, false, false, true, false, true});
+        // templates in the opening message at 0; due again at 10, then at 20
+        CHECK(with_templates == std::vector<bool>{false, false, true, false, true, false});
     }
 
-    TEST_CASE("IPFIX sequence counts the flow records sent before; v9 counts datagrams") {
+    TEST_CASE("IPFIX sequence counts the data records sent before; v9 counts datagrams") {
         for (TemplateFormat format : {TemplateFormat::ipfix, TemplateFormat::v9}) {
             Harness h(format);
             std::vector<std::uint32_t> sequences;
@@ -263,7 +273,9 @@ TEST_SUITE("IPFIX and v9 export") {
                 v9_counts.push_back(spanflow::load_be16(d.data() + 2));
             }
             if (format == TemplateFormat::ipfix) {
-                CHECK(sequences == std::vector<std::uint32_t>{0, 3, 4});
+                // the opening message's options record is data record 0
+                CHECK(spanflow::load_be32(h.opening.data() + 8) == 0);
+                CHECK(sequences == std::vector<std::uint32_t>{1, 4, 5});
             } else {
                 CHECK(sequences == std::vector<std::uint32_t>{0, 1, 2});
                 // count = templates (2) + options template + options record + data records
@@ -291,16 +303,39 @@ TEST_SUITE("IPFIX and v9 export") {
                 if (format == TemplateFormat::ipfix)
                     CHECK(spanflow::load_be16(d.data() + 2) == d.size());
             }
-            CHECK(datagrams == h.exporter->stats().datagrams);
+            CHECK(datagrams + (h.opening.empty() ? 0 : 1) == h.exporter->stats().datagrams);
             CHECK(h.exporter->stats().records == 40);
         }
     }
 
+    TEST_CASE("IPFIX sends its options record at start and, with the totals, at the end") {
+        Harness h(TemplateFormat::ipfix);
+        // opening: header, template set (156), options template set (38), options data set (42)
+        REQUIRE(h.opening.size() == 16 + 156 + 38 + 42);
+        CHECK(spanflow::load_be16(h.opening.data() + 16 + 156 + 38) ==
+              spanflow::kOptionsTemplateId);
+        for (int i = 0; i < 25; ++i) h.exporter->add(example_flow(), at(1));  // 2 messages
+        h.exporter->finish(at(2));
+        std::vector<std::vector<std::uint8_t>> got;
+        for (auto d = h.rx.next(); !d.empty(); d = h.rx.next()) got.push_back(d);
+        REQUIRE(got.size() == 3);
+        // no options record between flow messages: the second carries none
+        CHECK(spanflow::load_be32(got[0].data() + 8) == 1);
+        CHECK(spanflow::load_be32(got[1].data() + 8) == 1 + 19);
+        const auto& closing = got[2];
+        REQUIRE(closing.size() == h.opening.size());
+        CHECK(spanflow::load_be32(closing.data() + 8) == 1 + 25);  // sequence
+        const std::uint8_t* record = closing.data() + 16 + 156 + 38 + 4;
+        // exportedFlowRecordTotalCount 25, exportedMessageTotalCount 3 (opening and two)
+        CHECK(spanflow::load_be32(record + 22 + 4) == 25);
+        CHECK(spanflow::load_be32(record + 30 + 4) == 3);
+    }
+
     TEST_CASE("a --max-datagram below what one message needs is raised to it") {
-        Harness h(TemplateFormat::ipfix, 100);
+        Harness h(TemplateFormat::v9, 100);
         h.exporter->add(example_flow(), at(1));
         h.exporter->flush(at(1));
-        CHECK(h.rx.next().size() == kIpfixMessage.size());
+        CHECK(h.rx.next().size() == kV9Packet.size());
     }
 
     TEST_CASE("v9 times survive a replay that jumps back years: sysUptime origin moves") {
