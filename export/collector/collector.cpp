@@ -68,8 +68,10 @@ std::vector<std::string> format_exporter_problems(const SequenceTracker& sequenc
     for (const auto& [key, state] : sequences.exporters()) {
         const ExporterCounters& c = state.counters;
         if (c.lost_records == 0 && c.out_of_order == 0) continue;
-        lines.push_back(fmt::format("exporter {}: {} datagrams, {} lost records, {} out of order",
-                                    format_exporter(key), c.datagrams, c.lost_records,
+        // Each format counts its sequence in its own unit: v9 numbers datagrams.
+        const char* unit = key.version == 9 ? "datagrams" : "records";
+        lines.push_back(fmt::format("exporter {}: {} datagrams, {} lost {}, {} out of order",
+                                    format_exporter(key), c.datagrams, c.lost_records, unit,
                                     c.out_of_order));
     }
     return lines;

@@ -73,7 +73,9 @@ class Collector {
                                          std::optional<std::uint64_t> kernel_drops);
 
 // One line per exporter that lost records or sent out of order, without prefix or newline:
-// "exporter 127.0.0.1:40000 v5 engine 0/0: 12 datagrams, 30 lost records, 1 out of order".
+// "exporter 127.0.0.1:40000 v5 engine 0/0: 12 datagrams, 30 lost records, 1 out of order"
+// ("lost datagrams" for v9, whose sequence numbers datagrams). The summary's "lost records" adds
+// up each exporter's count in its own format's unit.
 [[nodiscard]] std::vector<std::string> format_exporter_problems(const SequenceTracker& sequences);
 
 }  // namespace spanflow::collector

@@ -3,10 +3,12 @@
 // numbers and datagram size over a real loopback socket.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <vector>
 
+#include "export/collector/datagram_decoder.hpp"
 #include "export/template_exporter.hpp"
 #include "probe/core/byte_order.hpp"
 #include "tests/unit/udp_receiver.hpp"
@@ -329,6 +331,44 @@ TEST_SUITE("IPFIX and v9 export") {
         // exportedFlowRecordTotalCount 25, exportedMessageTotalCount 3 (opening and two)
         CHECK(spanflow::load_be32(record + 22 + 4) == 25);
         CHECK(spanflow::load_be32(record + 30 + 4) == 3);
+    }
+
+    TEST_CASE("over a sweep of datagram limits, spanflow-collect decodes every record exactly") {
+        // An independent decoder checks set lengths, padding and header fields of every datagram.
+        for (TemplateFormat format : {TemplateFormat::ipfix, TemplateFormat::v9}) {
+            const std::size_t min = spanflow::TemplateMessageWriter(format).min_message_bytes();
+            for (std::size_t limit = min; limit <= min + 200; limit += 7) {
+                Harness h(format, limit);
+                spanflow::collector::DatagramDecoder decoder;
+                const auto from = *spanflow::collector::parse_endpoint("127.0.0.1:40000");
+                std::vector<std::uint16_t> ports;
+                for (std::uint16_t i = 0; i < 30; ++i) {
+                    FlowRecord r = example_flow();
+                    r.key.ip_version = (i % 4 == 1) ? 6 : 4;
+                    r.key.src_port = i;
+                    h.exporter->add(r, at(1));
+                }
+                h.exporter->finish(at(1));
+                std::vector<std::vector<std::uint8_t>> datagrams;
+                if (!h.opening.empty()) datagrams.push_back(h.opening);
+                for (auto d = h.rx.next(); !d.empty(); d = h.rx.next()) datagrams.push_back(d);
+                std::uint32_t expected_sequence = 0;
+                for (const auto& d : datagrams) {
+                    CHECK(d.size() <= limit);
+                    spanflow::collector::DatagramHeader header;
+                    spanflow::collector::DecodedFlows flows;
+                    REQUIRE(decoder.decode(d, from,
+                                           spanflow::collector::DatagramDecoder::Clock::now(),
+                                           header, flows) == spanflow::collector::DecodeStatus::ok);
+                    CHECK(header.sequence == expected_sequence);
+                    expected_sequence += header.sequence_increment;
+                    for (const FlowRecord& r : flows.records) ports.push_back(r.key.src_port);
+                }
+                std::sort(ports.begin(), ports.end());
+                REQUIRE(ports.size() == 30);
+                for (std::uint16_t i = 0; i < 30; ++i) CHECK(ports[i] == i);
+            }
+        }
     }
 
     TEST_CASE("a --max-datagram below what one message needs is raised to it") {
