@@ -73,7 +73,7 @@ for _ in $(seq 100); do
     [ "$(packets_in)" -ge 1 ] 2>/dev/null && break
     sleep 0.1
 done
-warm=$(packets_in)
+sleep 0.3  # let warm-up datagrams still in flight land before the replay starts
 
 datagrams=0
 records=0
@@ -100,9 +100,13 @@ for capture in "${captures[@]}"; do
 done
 
 # dumpcap writes what it took from the kernel in its own time: wait until it holds every datagram.
-for _ in $(seq 100); do
-    [ "$(packets_in)" -ge $((datagrams + warm)) ] 2>/dev/null && break
-    sleep 0.1
+# Count only the export port's packets, so the warm-up datagrams in flight cannot be mistaken.
+port_packets() {
+    tshark -n -r "$work/export.pcapng" -Y "udp.dstport == $port" -T fields -e frame.number 2>/dev/null | wc -l
+}
+for _ in $(seq 60); do
+    [ "$(port_packets)" -ge "$datagrams" ] && break
+    sleep 0.25
 done
 kill -INT "$dumpcap_pid"
 wait "$dumpcap_pid" 2>/dev/null
