@@ -22,7 +22,8 @@ if ! /usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET6, socket
     exit 0
 fi
 # A UDP port with nothing behind it: bound, then closed.
-silent=$(/usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+silent=$(free_udp_port)
 
 # start NAME ADDR: starts spanflow-collect on ADDR:0, sets port to the port it took.
 start() {

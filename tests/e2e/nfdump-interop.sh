@@ -12,6 +12,7 @@ spanflow=$2
 source_dir=$3
 shared=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
 for tool in nfcapd nfdump; do
     command -v $tool >/dev/null || { echo "FAIL: $tool is not installed (scripts/install-deps)"; exit 1; }
 done
@@ -31,10 +32,6 @@ captures=("$source_dir"/pcaps/*.pcap "$source_dir"/pcaps/*.pcapng)
 if [ -n "$shared" ] && [ -d "$shared/pcaps" ]; then
     captures+=("$shared"/pcaps/*.pcap "$shared"/pcaps/*.pcapng "$shared"/pcaps/*.cap)
 fi
-
-free_udp_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # Starts nfcapd on a free loopback port; sets nfcapd_pid and port. The port is free when picked
 # but another test may take it before nfcapd binds, so a failed start is retried on a new one.
@@ -139,13 +136,8 @@ for line in open(sys.argv[1]):
     fi
     extra=
     if [ -n "$shared" ] && [ -x "$shared/tools/flow-oracle" ] && [[ "$capture" == "$shared"/* ]]; then
-        times=(--times-ms 1)
-        if tshark -r "$capture" -T fields -e frame.time_epoch 2>/dev/null | grep -Eq '^-|\.[0-9]{10}'; then
-            times=()
-        fi
-        "$shared/tools/flow-oracle" totals "$capture" >"$work/oracle.jsonl" 2>/dev/null
-        if ! verdict=$("$shared/tools/flow-oracle" compare "$work/oracle.jsonl" "$work/nfdump.jsonl" \
-                "${oracle_family[@]}" --ignore-ifindex "${times[@]}"); then
+        if ! verdict=$(agree_with_tshark "$shared" "$capture" "$work/nfdump.jsonl" "$work" \
+                "${oracle_family[@]}"); then
             echo "FAIL $name: nfdump's flows disagree with tshark: $verdict"
             fail=$((fail + 1)); continue
         fi

@@ -16,6 +16,7 @@ collect=$3
 source_dir=$4
 shared=${5:-}
 export LC_ALL=C
+source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 work=$(mktemp -d)
 collect_pid=
@@ -98,15 +99,9 @@ for capture in "${captures[@]}"; do
     extra=
     if [ -n "$shared" ] && [ -x "$shared/tools/flow-oracle" ] && [[ "$capture" == "$shared"/* ]] &&
         [ $status -eq 0 ]; then
-        times=(--times-ms 1)
-        if tshark -r "$capture" -T fields -e frame.time_epoch 2>/dev/null | grep -Eq '^-|\.[0-9]{10}'; then
-            times=()
-        fi
         family=()
         [ "$version" = 5 ] && family=(--ipv4-only)
-        "$shared/tools/flow-oracle" totals "$capture" >"$work/oracle.jsonl" 2>/dev/null
-        if ! verdict=$("$shared/tools/flow-oracle" compare "$work/oracle.jsonl" "$work/got" \
-                "${family[@]}" --ignore-ifindex "${times[@]}"); then
+        if ! verdict=$(agree_with_tshark "$shared" "$capture" "$work/got" "$work" "${family[@]}"); then
             echo "FAIL $name: spanflow-collect's flows disagree with tshark: $verdict"
             fail=$((fail + 1)); continue
         fi

@@ -26,7 +26,8 @@ captures=("$source_dir"/pcaps/*.pcap "$source_dir"/pcaps/*.pcapng)
 if [ -n "$shared" ] && [ -d "$shared/pcaps" ]; then
     captures+=("$shared"/pcaps/*.pcap "$shared"/pcaps/*.pcapng "$shared"/pcaps/*.cap)
 fi
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+port=$(free_udp_port)
 
 # A receiver on the port, so that the kernel answers no datagram with ICMP port unreachable.
 /usr/bin/python3 -c '
