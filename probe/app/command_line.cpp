@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "export/wire/netflow_v5.hpp"
+#include "probe/app/pipeline.hpp"
 #include "probe/app/probe_config.hpp"
 
 #ifndef SPANFLOW_VERSION
@@ -70,6 +71,7 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     std::string version = "10", active = "1800", inactive = "15", tcp_end = "5";
     std::string max_flows = "1048576", ifindex = "0", engine_id = "0", engine_type = "0";
     std::string max_datagram = "1400", domain = "0", refresh_packets = "20", refresh_seconds = "60";
+    std::string workers = std::to_string(default_worker_count()), ring_size = "256";
     app.add_option("-r,--read", config.read_path, "Replay this capture file (pcap or pcapng)")
         ->option_text("FILE");
     app.add_option("-n,--collector", collectors,
@@ -93,6 +95,12 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
                    "Flow table capacity; when full, the least "
                    "recently used flow is exported early")
         ->option_text("N [1048576]");
+    app.add_option("--workers", workers,
+                   "Flow-table worker threads; the cache is split between them by key hash")
+        ->option_text(fmt::format("N [{}: cores - 1]", default_worker_count()));
+    app.add_option("--ring-size", ring_size,
+                   "Slots (batches of up to 32 packets) in each capture -> worker ring")
+        ->option_text("N [256]");
     app.add_option("--ifindex", ifindex,
                    "Ingress ifIndex to put in flows of a replay (v5: up to 65535)")
         ->option_text("N [0]");
@@ -157,6 +165,10 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     checks.push_back(seconds("--tcp-end-timeout", tcp_end, config.timeouts.tcp_end));
     checks.push_back(whole_in_range("--max-flows", max_flows, 1, 1u << 30, v));
     config.max_flows = static_cast<std::uint32_t>(v);
+    checks.push_back(whole_in_range("--workers", workers, 1, kMaxWorkers, v));
+    config.workers = static_cast<unsigned>(v);
+    checks.push_back(whole_in_range("--ring-size", ring_size, 1, kMaxRingSlots, v));
+    config.ring_slots = static_cast<std::size_t>(v);
     checks.push_back(
         whole_in_range("--ifindex", ifindex, 0, v5 ? wire::v5::kMaxIfIndex : kMax32, v));
     config.ifindex = static_cast<std::uint32_t>(v);

@@ -11,6 +11,9 @@
 
 namespace spanflow {
 
+inline constexpr std::uint64_t kMaxWorkers = 1024;
+inline constexpr std::uint64_t kMaxRingSlots = 65536;
+
 struct ProbeConfig {
     std::string read_path;                  // -r: capture file to replay
     std::vector<SocketAddress> collectors;  // -n, repeatable: every datagram goes to each
@@ -18,7 +21,9 @@ struct ProbeConfig {
     FlowTimeouts timeouts{};
     std::uint32_t max_flows{1'048'576};
     std::uint32_t ifindex{0};
-    ExportConfig exporting{};  // -v, --engine-*, --observation-domain, --max-datagram, refresh
+    unsigned workers{1};          // flow-table threads (--workers; default cores - 1)
+    std::size_t ring_slots{256};  // capture -> worker ring slots (--ring-size)
+    ExportConfig exporting{};     // -v, --engine-*, --observation-domain, --max-datagram, refresh
 };
 
 enum class CliOutcome : std::uint8_t {

@@ -6,20 +6,40 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <thread>
 
 #include "capture/pcap_file_source.hpp"
 #include "export/export_path.hpp"
 #include "export/json_lines_writer.hpp"
+#include "probe/app/pipeline.hpp"
 #include "probe/app/stats_report.hpp"
 #include "probe/decode/decoder.hpp"
-#include "probe/flow/flow_shard.hpp"
 
 namespace spanflow {
 namespace {
 
-// Flows the sweep may end per batch: twice the batch size, so expiry always outpaces the at
-// most one new flow per packet, while one batch's work stays bounded.
-constexpr std::size_t kSweepBudget = 2 * kBatchSize;
+// Hands ended flows to the JSON writer and the export path, on the exporter thread.
+class ExportSink final : public RecordSink {
+  public:
+    ExportSink(JsonLinesWriter* json, ExportPath* exporter) : json_(json), exporter_(exporter) {}
+    void start(Timestamp first_packet) override {
+        if (exporter_ != nullptr) exporter_->set_start_time(first_packet);
+    }
+    void records(const FlowRecord* records, std::size_t count, Timestamp now) override {
+        for (std::size_t i = 0; i < count; ++i) {
+            if (json_ != nullptr) json_->write(records[i]);
+            if (exporter_ != nullptr) exporter_->add(records[i], now);
+        }
+        if (exporter_ != nullptr) exporter_->poll(now);
+    }
+    void finish(Timestamp now) override {
+        if (exporter_ != nullptr) exporter_->finish(now);
+    }
+
+  private:
+    JsonLinesWriter* json_;
+    ExportPath* exporter_;
+};
 
 void error_line(const std::string& text) {
     fmt::print(stderr, "spanflow: {}\n", text);
@@ -51,46 +71,43 @@ int run_replay(const ProbeConfig& config, const std::atomic<bool>& stop) {
     std::optional<ExportPath> exporter;
     if (!config.collectors.empty()) exporter.emplace(transport, config.exporting);
 
-    FlowShardConfig shard_config;
-    shard_config.max_flows = config.max_flows;
-    shard_config.timeouts = config.timeouts;
+    PipelineConfig pipeline_config;
+    pipeline_config.workers = config.workers;
+    pipeline_config.ring_slots = config.ring_slots;
+    pipeline_config.shard.max_flows = config.max_flows;
+    pipeline_config.shard.timeouts = config.timeouts;
     if (exporter) {
-        shard_config.max_packets = shard_config.max_bytes =
+        pipeline_config.shard.max_packets = pipeline_config.shard.max_bytes =
             ExportPath::max_counter(config.exporting.version);
     }
-    std::unique_ptr<FlowShard> shard;
+    ExportSink sink(json ? &*json : nullptr, exporter ? &*exporter : nullptr);
+    std::unique_ptr<Pipeline> pipeline;
     try {
-        shard = std::make_unique<FlowShard>(shard_config);
+        pipeline = std::make_unique<Pipeline>(pipeline_config, sink);
     } catch (const std::bad_alloc&) {
         error_line(
             fmt::format("--max-flows {}: cannot allocate a table that large", config.max_flows));
         return 2;
     }
 
+    // The capture thread reads and decodes the file and routes packets to the workers; this
+    // thread only waits for it and the pipeline, then reports.
     Decoder decoder(source->link_type());
-    PacketClock clock;
-    PacketBatch batch;
-    PacketMeta metas[kBatchSize];
-    auto emit = [&](const FlowRecord& r) {
-        if (json) json->write(r);
-        if (exporter) exporter->add(r, clock.now());
-    };
-
     ReadStatus status = ReadStatus::ok;
-    while (status == ReadStatus::ok && !stop.load(std::memory_order_relaxed)) {
-        status = source->next_batch(batch);
-        bool first_batch = !clock.started();
-        std::size_t n = decoder.decode_batch(batch, clock, metas);
-        if (first_batch && clock.started() && exporter) exporter->set_start_time(clock.start());
-        shard->update(metas, n, emit);
-        shard->sweep(clock.now(), kSweepBudget, emit);
-        if (exporter) exporter->poll(clock.now());
-    }
-    // Flows that had already timed out by the last packet end with their own reason; the rest
-    // are forced out (reason 4).
-    shard->sweep(clock.now(), std::numeric_limits<std::size_t>::max(), emit);
-    shard->expire_all(FlowEndReason::forced, emit);
-    if (exporter) exporter->finish(clock.now());
+    pipeline->start();
+    std::thread capture([&] {
+        PacketClock clock;
+        PacketBatch batch;
+        PacketMeta metas[kBatchSize];
+        while (status == ReadStatus::ok && !stop.load(std::memory_order_relaxed)) {
+            status = source->next_batch(batch);
+            std::size_t n = decoder.decode_batch(batch, clock, metas);
+            pipeline->dispatch(metas, n, clock);
+        }
+        pipeline->finish(clock);
+    });
+    capture.join();
+    pipeline->join();
 
     int exit_status = 0;
     std::string json_error;
@@ -102,7 +119,7 @@ int run_replay(const ProbeConfig& config, const std::atomic<bool>& stop) {
     ReportInputs report{config,
                         *source,
                         decoder.stats(),
-                        shard->stats(),
+                        pipeline->flow_stats(),
                         exporter ? &exporter->stats() : nullptr,
                         transport,
                         json ? json->records() : 0};

@@ -15,6 +15,7 @@ void print_report(std::FILE* out, const ReportInputs& in) {
 
     fmt::print(out, "spanflow: replay of {} ({})\n", in.config.read_path,
                link_type_name(in.source.link_type()));
+    line(2, "flow workers", in.config.workers);
     line(2, "packets read", in.source.packets_read());
     if (in.source.packets_bad_time() != 0)
         line(4, "skipped, timestamp out of range", in.source.packets_bad_time());

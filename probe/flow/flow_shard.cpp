@@ -33,16 +33,14 @@ FlowShard::FlowShard(const FlowShardConfig& config) : config_(config) {
     slots_ = allocate_zeroed<std::uint32_t>(slots);
 }
 
-// Stage one of the lookup: hash the whole batch and prefetch each key's home tags and slots, so
-// the cache misses of 32 lookups overlap instead of following each other.
-void FlowShard::stage_batch(const PacketMeta* metas, std::size_t n, std::uint64_t* hashes) const {
+// Stage one of the lookup: prefetch each key's home tags and slots for the whole batch, so the
+// cache misses of 32 lookups overlap instead of following each other.
+void FlowShard::prefetch_batch(const std::uint64_t* hashes, std::size_t n) const {
+    if (!config_.prefetch) return;
     for (std::size_t i = 0; i < n; ++i) {
-        hashes[i] = hash_key(metas[i].key);
-        if (config_.prefetch) {
-            std::size_t home = home_slot(hashes[i]);
-            __builtin_prefetch(&tags_[home]);
-            __builtin_prefetch(&slots_[home]);
-        }
+        std::size_t home = home_slot(hashes[i]);
+        __builtin_prefetch(&tags_[home]);
+        __builtin_prefetch(&slots_[home]);
     }
 }
 

@@ -91,9 +91,22 @@ class FlowShard {
         std::uint64_t hashes[kMaxBatch];
         for (std::size_t base = 0; base < n; base += kMaxBatch) {
             std::size_t count = std::min(kMaxBatch, n - base);
-            stage_batch(metas + base, count, hashes);
+            for (std::size_t i = 0; i < count; ++i) hashes[i] = hash_key(metas[base + i].key);
+            update_hashed(metas + base, hashes, count, emit);
+        }
+    }
+
+    // The same, with each key's hash_key() already computed (the dispatcher needs it to pick
+    // the shard, so the worker does not compute it again).
+    template <class Emit>
+    void update_hashed(const PacketMeta* metas, const std::uint64_t* hashes, std::size_t n,
+                       Emit&& emit) {
+        for (std::size_t base = 0; base < n; base += kMaxBatch) {
+            std::size_t count = std::min(kMaxBatch, n - base);
+            prefetch_batch(hashes + base, count);
             for (std::size_t i = 0; i < count; ++i) {
-                if (update_one(metas[base + i], hashes[i], ended_)) emit(std::as_const(ended_));
+                if (update_one(metas[base + i], hashes[base + i], ended_))
+                    emit(std::as_const(ended_));
             }
         }
     }
@@ -158,7 +171,7 @@ class FlowShard {
     };
     using LinksOf = Links Entry::*;
 
-    void stage_batch(const PacketMeta* metas, std::size_t n, std::uint64_t* hashes) const;
+    void prefetch_batch(const std::uint64_t* hashes, std::size_t n) const;
     bool update_one(const PacketMeta& m, std::uint64_t hash, FlowRecord& ended);
     bool expire_one(Timestamp now, FlowRecord& ended);
     bool remove_oldest(FlowEndReason reason, FlowRecord& ended);
