@@ -4,11 +4,16 @@
 // exactly what the capture, worker and exporter threads do, on one thread: decode_batch,
 // FlowShard::update (hash, staged prefetch, lookup, update), the budgeted sweep, and the IPFIX
 // export path (ExportPath with a transport that has no collector: records are encoded into
-// datagrams, nothing is sent). Packet times advance 20 ns per packet and the active timeout is
-// 1 s, so every flow ends and restarts about once per 50M/N packets: the benchmark includes the
-// expiry and the encoding of those records (the `records_per_packet` counter says how many).
-// Every flow is live before timing starts. `bytes_per_flow` is the resident memory the table
-// added, per live flow.
+// datagrams, nothing is sent). Packet times advance 100 ns per packet; the active timeout is the
+// time in which a flow gets ~100 packets, and the flows start spread over one timeout, so about
+// one packet in 100 ends a flow and encodes its record (`records_per_packet` says how many were
+// in the timed part). Every flow is live before timing starts. `bytes_per_flow` is the resident
+// memory the table added, per flow.
+//
+// Instructions per packet: run under callgrind with --toggle-collect='*OneCore::run_batch*' and
+// divide the Ir of run_batch by 32 x the iterations. SPANFLOW_BENCH_ITERATIONS=N fixes the
+// iterations of BM_Pipeline so that the figure is exact: Google Benchmark otherwise runs the
+// function several times while it estimates them.
 //
 // BM_Workers: the worker threads alone, on pre-sharded decoded packets (each thread owns a shard
 // and its packets, as after the capture thread's routing): shows how the workers scale.
@@ -16,6 +21,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -31,7 +37,8 @@ namespace {
 
 using namespace spanflow;
 
-constexpr std::int64_t kStepNs = 20;
+constexpr std::int64_t kStepNs = 100;  // packet time between two packets: 10 Mpps of traffic
+constexpr std::int64_t kPacketsPerFlowLife = 100;
 
 std::size_t resident_bytes() {
     std::ifstream statm("/proc/self/statm");
@@ -42,32 +49,44 @@ std::size_t resident_bytes() {
 
 struct OneCore {
     explicit OneCore(std::size_t flows, bool prefetch) : decoder(LinkType::ethernet) {
+        // Active timeout: the clock time in which a flow receives ~100 packets, so that about
+        // one packet in 100 ends a flow (and encodes a record) whatever the flow count.
+        const Duration active{static_cast<std::int64_t>(flows) * kPacketsPerFlowLife * kStepNs};
         FlowShardConfig config;
         config.max_flows = static_cast<std::uint32_t>(flows);
         config.prefetch = prefetch;
-        config.timeouts.active = std::chrono::seconds{1};
-        std::size_t before = resident_bytes();
-        shard = std::make_unique<FlowShard>(config);
+        config.timeouts.active = active;
+        config.timeouts.inactive = active + std::chrono::seconds{1};  // only active ends flows
         std::string error;
         (void)transport.open({}, error);
         exporter = std::make_unique<ExportPath>(transport, ExportConfig{});
-        // Every flow live: one packet each, in flow order.
-        auto frames = bench::make_sequential_frames(flows);
-        for (std::size_t base = 0; base < flows; base += kBatchSize) {
-            std::size_t n = std::min(kBatchSize, flows - base);
-            run_batch(frames.data() + base * bench::kFrameBytes, n);
-        }
+        std::size_t before = resident_bytes();
+        shard = std::make_unique<FlowShard>(config);
+        {
+            // Every flow live: one packet each, in flow order, spread over one active timeout
+            // so that their ends are spread evenly over the run.
+            auto frames = bench::make_sequential_frames(flows);
+            step_ = kPacketsPerFlowLife * kStepNs;
+            for (std::size_t base = 0; base < flows; base += kBatchSize) {
+                std::size_t n = std::min(kBatchSize, flows - base);
+                batch_body(frames.data() + base * bench::kFrameBytes, n);
+            }
+            step_ = kStepNs;
+        }  // the warm-up frames are freed before the table's memory is measured
         bytes_per_flow =
             static_cast<double>(resident_bytes() - before) / static_cast<double>(flows);
     }
 
     // One batch through every stage: the unit the callgrind figure is counted over.
     [[gnu::noinline]] void run_batch(const std::uint8_t* frames, std::size_t n) {
+        batch_body(frames, n);
+    }
+    [[gnu::always_inline]] inline void batch_body(const std::uint8_t* frames, std::size_t n) {
         for (std::size_t i = 0; i < n; ++i) {
             PacketView& v = batch.packets[i];
             v.data = frames + i * bench::kFrameBytes;
             v.captured_bytes = v.wire_bytes = bench::kFrameBytes;
-            v.ts = Timestamp::from_ns(t += kStepNs);
+            v.ts = Timestamp::from_ns(t += step_);
         }
         batch.count = n;
         bool first = !clock.started();
@@ -78,7 +97,7 @@ struct OneCore {
             ++records;
         };
         shard->update(metas, decoded, emit);
-        shard->sweep(clock.now(), 2 * kBatchSize, emit);
+        shard->sweep(clock.now(), kSweepPerBatch, emit);
         exporter->poll(clock.now());
     }
 
@@ -90,6 +109,7 @@ struct OneCore {
     UdpTransport transport;
     std::unique_ptr<ExportPath> exporter;
     std::int64_t t{1'700'000'000'000'000'000};
+    std::int64_t step_{kStepNs};
     std::uint64_t records{0};
     double bytes_per_flow{0};
 };
@@ -113,17 +133,15 @@ void BM_Pipeline(benchmark::State& state) {
     state.counters["bytes_per_flow"] = core.bytes_per_flow;
     state.counters["records_per_packet"] = static_cast<double>(core.records) / packets;
 }
-BENCHMARK(BM_Pipeline)
-    ->ArgNames({"flows", "prefetch"})
-    ->Args({1 << 10, 1})
-    ->Args({100'000, 1})
-    ->Args({100'000, 0})
-    ->Args({1 << 20, 1})
-    ->Args({1 << 20, 0})
-    ->Args({10'000'000, 1})
-    ->Args({10'000'000, 0})
-    ->Unit(benchmark::kMillisecond)
-    ->Iterations(1 << 20);  // 32M packets per run: every one of 10M flows is seen ~3 times
+auto* const pipeline_benchmark = [] {
+    auto* b = benchmark::RegisterBenchmark("BM_Pipeline", BM_Pipeline);
+    if (const char* n = std::getenv("SPANFLOW_BENCH_ITERATIONS")) b->Iterations(std::atoll(n));
+    return b;
+}();
+[[maybe_unused]] auto* const pipeline_args =
+    pipeline_benchmark->ArgNames({"flows", "prefetch"}) -> Args({1 << 10, 1}) -> Args({100'000, 1})
+        -> Args({100'000, 0}) -> Args({1 << 20, 1}) -> Args({1 << 20, 0}) -> Args({10'000'000, 1})
+            -> Args({10'000'000, 0}) -> Unit(benchmark::kMicrosecond);
 
 // Each benchmark thread is one worker with its own shard and its own (pre-sharded) packets.
 void BM_Workers(benchmark::State& state) {
@@ -160,7 +178,7 @@ void BM_Workers(benchmark::State& state) {
     std::size_t next = 0;
     for (auto _ : state) {
         shard.update_hashed(metas.data() + next, hashes.data() + next, kBatchSize, emit);
-        shard.sweep(metas[next].clock, 2 * kBatchSize, emit);
+        shard.sweep(metas[next].clock, kSweepPerBatch, emit);
         next += kBatchSize;
         if (next >= usable) next = 0;
     }

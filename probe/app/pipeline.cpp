@@ -5,10 +5,6 @@
 
 namespace spanflow {
 namespace {
-// Flows a worker's sweep may end per ring slot: twice the batch size, so expiry outpaces the at
-// most one new flow per packet, while the work per slot stays bounded (no stall when a million
-// flows time out in the same second: they leave 64 per slot).
-constexpr std::size_t kSweepBudget = 2 * kBatchSize;
 // Slots per worker -> exporter ring. Workers rarely end more flows than they receive packets.
 constexpr std::size_t kExportRingSlots = 64;
 }  // namespace
@@ -90,6 +86,7 @@ void Pipeline::Worker::run() {
         shard.update_hashed(work->metas.data(), work->hashes.data(), work->count, emit);
         const bool last = work->last;
         const bool flush = work->flush;
+        const bool had_packets = work->count != 0;
         in.pop();
         if (last) {
             // Flows that had timed out by the last packet end with their own reason; the rest
@@ -97,7 +94,7 @@ void Pipeline::Worker::run() {
             shard.sweep(clock, std::numeric_limits<std::size_t>::max(), emit);
             shard.expire_all(FlowEndReason::forced, emit);
         } else {
-            shard.sweep(clock, kSweepBudget, emit);
+            shard.sweep(clock, had_packets ? kSweepPerBatch : kSweepPerTick, emit);
         }
         stats.publish(shard.stats());
         if (last) {

@@ -16,6 +16,10 @@ namespace spanflow {
 // Decodes one packet. On DecodeReason::ok, `out` holds the packet's key (ifindex from the view),
 // length, flags, VLAN, MACs and timestamp; otherwise `out` is unspecified.
 [[nodiscard]] DecodeReason decode_packet(LinkType link, const PacketView& pkt, PacketMeta& out);
+// The same without the straight-line path for Ethernet/IPv4/TCP|UDP: the general header walk
+// alone, which the fast path must always agree with (the tests compare them).
+[[nodiscard]] DecodeReason decode_packet_walk(LinkType link, const PacketView& pkt,
+                                              PacketMeta& out);
 
 class Decoder {
   public:

@@ -1,110 +1,166 @@
 #include "probe/flow/flow_shard.hpp"
 
 #include <bit>
-#include <cstdlib>
 #include <cstring>
-#include <new>
-#include <type_traits>
 
 namespace spanflow {
 
+FlowShard::FlowShard(const FlowShardConfig& config)
+    : config_(config),
+      max_packets_(std::min(config.max_packets, kCounterMax)),
+      max_bytes_(std::min(config.max_bytes, kCounterMax)) {
+    if (config_.max_flows == 0) config_.max_flows = 1;
+    const std::size_t flows = config_.max_flows;
+    std::size_t slots = std::bit_ceil(flows * 2);
+    if (slots < 16) slots = 16;
+    mask_ = slots - 1;
+    shift_ = static_cast<unsigned>(32 - std::countr_zero(slots));
+    index_ = TableArray<Slot>(slots);
+    pool_ = TableArray<Entry>(flows);
+    v6_ = TableArray<Ipv6Addresses>(flows);
+    extras_ = TableArray<Extras>(flows);
+    recency_links_ = TableArray<Links>(flows);
+    age_links_ = TableArray<Links>(flows);
+}
+
+FlowShard::HotKey FlowShard::hot_key(const FlowKey& k) {
+    HotKey h{};
+    std::memcpy(&h.src4, k.src_addr.data(), 4);
+    std::memcpy(&h.dst4, k.dst_addr.data(), 4);
+    h.ifindex = k.ifindex;
+    h.src_port = k.src_port;
+    h.dst_port = k.dst_port;
+    h.protocol = k.protocol;
+    h.tos = k.tos;
+    return h;
+}
+
 namespace {
-// calloc: large blocks come straight from the kernel as zeroed pages that cost nothing until
-// flows touch them, so a big table costs nothing at start, and a size the system cannot back
-// fails here, cleanly. An all-zero Entry is a valid (unused) one.
-template <class T>
-std::unique_ptr<T[], FlowShard::FreeDeleter> allocate_zeroed(std::size_t count) {
-    void* p = std::calloc(count, sizeof(T));
-    if (p == nullptr) throw std::bad_alloc();
-    return std::unique_ptr<T[], FlowShard::FreeDeleter>(static_cast<T*>(p));
+// The kKeyBytes (18) of two HotKeys as two 8-byte words and one 2-byte word: a few loads, no
+// call to memcmp.
+template <class K>
+bool same_key_bytes(const K& a, const K& b) {
+    std::uint64_t a0, a1, b0, b1;
+    std::uint16_t a2, b2;
+    const auto* pa = reinterpret_cast<const unsigned char*>(&a);
+    const auto* pb = reinterpret_cast<const unsigned char*>(&b);
+    std::memcpy(&a0, pa, 8);
+    std::memcpy(&b0, pb, 8);
+    std::memcpy(&a1, pa + 8, 8);
+    std::memcpy(&b1, pb + 8, 8);
+    std::memcpy(&a2, pa + 16, 2);
+    std::memcpy(&b2, pb + 16, 2);
+    return ((a0 ^ b0) | (a1 ^ b1) | static_cast<std::uint64_t>(a2 ^ b2)) == 0;
 }
 }  // namespace
 
-FlowShard::FlowShard(const FlowShardConfig& config) : config_(config) {
-    if (config_.max_flows == 0) config_.max_flows = 1;
-    std::size_t slots = std::bit_ceil(std::size_t{config_.max_flows} * 2);
-    if (slots < 16) slots = 16;
-    mask_ = slots - 1;
-    shift_ = static_cast<unsigned>(64 - std::countr_zero(slots));
-    static_assert(std::is_trivially_copyable_v<Entry> && std::is_trivially_destructible_v<Entry>,
-                  "pool entries are zeroed memory, never constructed or destroyed one by one");
-    pool_ = allocate_zeroed<Entry>(config_.max_flows);
-    tags_ = allocate_zeroed<std::uint8_t>(slots);  // zero: every slot empty
-    slots_ = allocate_zeroed<std::uint32_t>(slots);
+bool FlowShard::same_key(const HotKey& a, const HotKey& b) {
+    static_assert(kKeyBytes == 18, "same_key compares 8 + 8 + 2 bytes");
+    return same_key_bytes(a, b);
 }
 
-// Stage one of the lookup: prefetch each key's home tags and slots for the whole batch, so the
-// cache misses of 32 lookups overlap instead of following each other.
-void FlowShard::prefetch_batch(const std::uint64_t* hashes, std::size_t n) const {
-    if (!config_.prefetch) return;
-    for (std::size_t i = 0; i < n; ++i) {
-        std::size_t home = home_slot(hashes[i]);
-        __builtin_prefetch(&tags_[home]);
-        __builtin_prefetch(&slots_[home]);
+// Stages one to three of the lookup, for the whole batch before any update: each stage issues
+// its loads for all 32 packets, so their cache misses overlap.
+void FlowShard::stage_batch(const std::uint64_t* hashes, std::size_t n) const {
+    std::uint32_t hint[kMaxBatch];
+    for (std::size_t i = 0; i < n; ++i)  // 1: the home index lines
+        __builtin_prefetch(&index_[home_slot(static_cast<std::uint32_t>(hashes[i] >> 32))]);
+    for (std::size_t i = 0; i < n; ++i) {  // 2: the entry and its recency links
+        hint[i] = probe_hint(hashes[i]);
+        if (hint[i] != kNil) {
+            __builtin_prefetch(&pool_[hint[i]]);
+            __builtin_prefetch(&recency_links_[hint[i]]);
+        }
+    }
+    for (std::size_t i = 0; i < n; ++i) {  // 3: the neighbours a move to the tail relinks
+        if (hint[i] == kNil) continue;
+        const Links l = recency_links_[hint[i]];
+        if (l.prev != kNil) __builtin_prefetch(&recency_links_[l.prev]);
+        if (l.next != kNil) __builtin_prefetch(&recency_links_[l.next]);
     }
 }
 
-std::uint32_t FlowShard::find(const FlowKey& key, std::uint64_t hash) const {
-    std::uint8_t tag = tag_of(hash);
-    for (std::size_t i = home_slot(hash);; i = (i + 1) & mask_) {
-        std::uint8_t t = tags_[i];
-        if (t == 0) return kNil;
-        if (t == tag && pool_[slots_[i]].key == key) return slots_[i];
+// Stage two's guess: the first entry whose fingerprint matches, or kNil. Only a hint for
+// prefetching; update_one looks the key up for real.
+std::uint32_t FlowShard::probe_hint(std::uint64_t hash) const {
+    const auto fp = static_cast<std::uint32_t>(hash >> 32);
+    for (std::size_t i = home_slot(fp);; i = (i + 1) & mask_) {
+        const Slot s = index_[i];
+        if (s.entry_plus_1 == 0) return kNil;
+        if (s.fingerprint == fp) return s.entry_plus_1 - 1;
+    }
+}
+
+[[gnu::always_inline]] inline std::uint32_t FlowShard::find(const PacketMeta& m,
+                                                            std::uint64_t hash) const {
+    const auto fp = static_cast<std::uint32_t>(hash >> 32);
+    const HotKey want = hot_key(m.key);
+    const bool v6 = m.key.is_ipv6();
+    for (std::size_t i = home_slot(fp);; i = (i + 1) & mask_) {
+        const Slot s = index_[i];
+        if (s.entry_plus_1 == 0) return kNil;
+        if (s.fingerprint != fp) continue;
+        const std::uint32_t idx = s.entry_plus_1 - 1;
+        const Entry& e = pool_[idx];
+        if (!same_key(e.key, want)) continue;
+        if (((e.key.state & kIpv6) != 0) != v6) continue;
+        if (v6 && (v6_[idx].src != m.key.src_addr || v6_[idx].dst != m.key.dst_addr)) continue;
+        return idx;
     }
 }
 
 void FlowShard::index_insert(std::uint32_t entry, std::uint64_t hash) {
-    std::size_t i = home_slot(hash);
-    while (tags_[i] != 0) i = (i + 1) & mask_;
-    tags_[i] = tag_of(hash);
-    slots_[i] = entry;
+    const auto fp = static_cast<std::uint32_t>(hash >> 32);
+    std::size_t i = home_slot(fp);
+    while (index_[i].entry_plus_1 != 0) i = (i + 1) & mask_;
+    index_[i] = Slot{fp, entry + 1};
 }
 
-// Backward-shift deletion: after emptying slot i, each following entry of the run moves back
-// into the hole unless its home lies cyclically in (i, j], which would put it before its home.
-void FlowShard::index_erase(std::uint32_t entry) {
-    std::size_t i = home_slot(hash_key(pool_[entry].key));
-    while (slots_[i] != entry || tags_[i] == 0) i = (i + 1) & mask_;
+// Backward-shift deletion: after emptying slot i, each following slot of the run moves back into
+// the hole unless its home lies cyclically in (i, j], which would put it before its home.
+void FlowShard::index_erase(std::uint32_t entry, std::uint64_t hash) {
+    std::size_t i = home_slot(static_cast<std::uint32_t>(hash >> 32));
+    while (index_[i].entry_plus_1 != entry + 1) i = (i + 1) & mask_;
     for (std::size_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
-        if (tags_[j] == 0) break;
-        std::size_t home = home_slot(hash_key(pool_[slots_[j]].key));
+        const Slot s = index_[j];
+        if (s.entry_plus_1 == 0) break;
+        const std::size_t home = home_slot(s.fingerprint);
         if (((j - home) & mask_) >= ((j - i) & mask_)) {
-            tags_[i] = tags_[j];
-            slots_[i] = slots_[j];
+            index_[i] = s;
             i = j;
         }
     }
-    tags_[i] = 0;
+    index_[i] = Slot{0, 0};
 }
 
-void FlowShard::link_tail(List& list, std::uint32_t idx, LinksOf links) {
-    Links& l = pool_[idx].*links;
+void FlowShard::link_tail(List& list, TableArray<Links>& links, std::uint32_t idx) {
+    Links& l = links[idx];
     l.prev = list.tail;
     l.next = kNil;
     if (list.tail != kNil) {
-        (pool_[list.tail].*links).next = idx;
+        links[list.tail].next = idx;
     } else {
         list.head = idx;
     }
     list.tail = idx;
 }
 
-void FlowShard::unlink(List& list, std::uint32_t idx, LinksOf links) {
-    Links& l = pool_[idx].*links;
+void FlowShard::unlink(List& list, TableArray<Links>& links, std::uint32_t idx) {
+    const Links l = links[idx];
     if (l.prev != kNil) {
-        (pool_[l.prev].*links).next = l.next;
+        links[l.prev].next = l.next;
     } else {
         list.head = l.next;
     }
     if (l.next != kNil) {
-        (pool_[l.next].*links).prev = l.prev;
+        links[l.next].prev = l.prev;
     } else {
         list.tail = l.prev;
     }
 }
 
 std::optional<FlowEndReason> FlowShard::expiry(const Entry& e, Timestamp now) const {
-    bool tcp_ended = (e.state & kTcpEnded) != 0;
+    bool tcp_ended = (e.key.state & kTcpEnded) != 0;
     Timestamp idle_deadline =
         e.touched + (tcp_ended ? config_.timeouts.tcp_end : config_.timeouts.inactive);
     Timestamp active_deadline = e.started + config_.timeouts.active;
@@ -118,20 +174,20 @@ std::optional<FlowEndReason> FlowShard::expiry(const Entry& e, Timestamp now) co
 
 void FlowShard::start_flow(std::uint32_t idx, const PacketMeta& m) {
     Entry& e = pool_[idx];
-    e.key = m.key;
-    e.tcp_flags = m.tcp_flags;
-    e.state = static_cast<std::uint8_t>(
-        ((m.tcp_flags & (kTcpFin | kTcpRst)) ? kTcpEnded : 0) | (m.has_vlan ? kHasVlan : 0) |
-        (m.has_src_mac ? kHasSrcMac : 0) | (m.has_dst_mac ? kHasDstMac : 0));
-    e.vlan_id = m.vlan_id;
-    e.packets = 1;
-    e.bytes = m.l3_bytes;
+    e.key = hot_key(m.key);
+    e.key.tcp_flags = m.tcp_flags;
+    e.key.state =
+        static_cast<std::uint8_t>(((m.tcp_flags & (kTcpFin | kTcpRst)) ? kTcpEnded : 0) |
+                                  (m.has_vlan ? kHasVlan : 0) | (m.has_src_mac ? kHasSrcMac : 0) |
+                                  (m.has_dst_mac ? kHasDstMac : 0) | (m.key.is_ipv6() ? kIpv6 : 0));
+    e.packets_low = 1;
+    e.counts = m.l3_bytes;
     e.first = e.last = m.ts;
     e.started = e.touched = m.clock;
-    e.src_mac = m.src_mac;
-    e.dst_mac = m.dst_mac;
-    link_tail(recency_list(e), idx, &Entry::recency);
-    link_tail(age_, idx, &Entry::age);
+    if (m.key.is_ipv6()) v6_[idx] = Ipv6Addresses{m.key.src_addr, m.key.dst_addr};
+    extras_[idx] = Extras{m.vlan_id, m.src_mac, m.dst_mac};
+    link_tail(recency_[recency_of(e)], recency_links_, idx);
+    link_tail(age_, age_links_, idx);
     ++stats_.flows_created;
 }
 
@@ -139,29 +195,44 @@ void FlowShard::start_flow(std::uint32_t idx, const PacketMeta& m) {
 // whether the entry is reused at once or returned to the index and the free list.
 void FlowShard::end_flow(std::uint32_t idx, FlowEndReason reason, FlowRecord& ended) {
     const Entry& e = pool_[idx];
-    ended.key = e.key;
-    ended.packets = e.packets;
-    ended.bytes = e.bytes;
+    const Extras& x = extras_[idx];
+    ended.key = FlowKey{};
+    if (e.key.state & kIpv6) {
+        ended.key.src_addr = v6_[idx].src;
+        ended.key.dst_addr = v6_[idx].dst;
+        ended.key.ip_version = 6;
+    } else {
+        std::memcpy(ended.key.src_addr.data(), &e.key.src4, 4);
+        std::memcpy(ended.key.dst_addr.data(), &e.key.dst4, 4);
+        ended.key.ip_version = 4;
+    }
+    ended.key.ifindex = e.key.ifindex;
+    ended.key.src_port = e.key.src_port;
+    ended.key.dst_port = e.key.dst_port;
+    ended.key.protocol = e.key.protocol;
+    ended.key.tos = e.key.tos;
+    ended.packets = e.packets();
+    ended.bytes = e.bytes();
     ended.first = e.first;
     ended.last = e.last;
-    ended.tcp_flags = e.tcp_flags;
+    ended.tcp_flags = e.key.tcp_flags;
     ended.end_reason = reason;
-    ended.has_vlan = (e.state & kHasVlan) != 0;
-    ended.has_src_mac = (e.state & kHasSrcMac) != 0;
-    ended.has_dst_mac = (e.state & kHasDstMac) != 0;
-    ended.vlan_id = e.vlan_id;
-    ended.src_mac = e.src_mac;
-    ended.dst_mac = e.dst_mac;
-    unlink(recency_list(e), idx, &Entry::recency);
-    unlink(age_, idx, &Entry::age);
+    ended.has_vlan = (e.key.state & kHasVlan) != 0;
+    ended.has_src_mac = (e.key.state & kHasSrcMac) != 0;
+    ended.has_dst_mac = (e.key.state & kHasDstMac) != 0;
+    ended.vlan_id = x.vlan_id;
+    ended.src_mac = x.src_mac;
+    ended.dst_mac = x.dst_mac;
+    unlink(recency_[recency_of(e)], recency_links_, idx);
+    unlink(age_, age_links_, idx);
     ++stats_.flows_ended[static_cast<std::size_t>(reason)];
 }
 
 // Ends flow `idx` for good: out of the index, back on the free list.
 void FlowShard::retire(std::uint32_t idx, FlowEndReason reason, FlowRecord& ended) {
-    index_erase(idx);
     end_flow(idx, reason, ended);
-    pool_[idx].recency.next = free_head_;
+    index_erase(idx, hash_key(ended.key));
+    recency_links_[idx].next = free_head_;
     free_head_ = idx;
     --live_;
 }
@@ -170,18 +241,17 @@ bool FlowShard::update_one(const PacketMeta& m, std::uint64_t hash, FlowRecord& 
     stats_.packets += 1;
     stats_.bytes += m.l3_bytes;
     const Timestamp now = m.clock;
-    std::uint32_t idx = find(m.key, hash);
+    std::uint32_t idx = find(m, hash);
     if (idx != kNil) {
         Entry& e = pool_[idx];
         std::optional<FlowEndReason> reason = expiry(e, now);
-        if (!reason && (e.state & kTcpEnded) && (m.tcp_flags & kTcpSyn))
+        if (!reason && (e.key.state & kTcpEnded) && (m.tcp_flags & kTcpSyn))
             reason = FlowEndReason::end_of_flow;
         // A packet from before the flow's start (a capture going back in time) must not stretch
         // the flow past the active timeout: no flow spans more than `active` from first to last.
         if (!reason && std::max(e.last, m.ts) - std::min(e.first, m.ts) >= config_.timeouts.active)
             reason = FlowEndReason::active;
-        if (!reason &&
-            (e.packets + 1 > config_.max_packets || e.bytes + m.l3_bytes > config_.max_bytes))
+        if (!reason && (e.packets() + 1 > max_packets_ || e.bytes() + m.l3_bytes > max_bytes_))
             reason = FlowEndReason::lack_of_resources;
         if (reason) {
             // Same key, same slot: the ended flow's entry carries the new one.
@@ -189,17 +259,18 @@ bool FlowShard::update_one(const PacketMeta& m, std::uint64_t hash, FlowRecord& 
             start_flow(idx, m);
             return true;
         }
-        e.packets += 1;
-        e.bytes += m.l3_bytes;
-        e.tcp_flags |= m.tcp_flags;
+        if (++e.packets_low == 0) e.counts += std::uint64_t{1} << 48;
+        e.counts += m.l3_bytes;
+        e.key.tcp_flags |= m.tcp_flags;
         e.first = std::min(e.first, m.ts);
         e.last = std::max(e.last, m.ts);
         e.touched = now;
-        bool ends_tcp = (m.tcp_flags & (kTcpFin | kTcpRst)) && !(e.state & kTcpEnded);
-        if (ends_tcp || recency_list(e).tail != idx) {  // already last in line: nothing to move
-            unlink(recency_list(e), idx, &Entry::recency);
-            if (ends_tcp) e.state |= kTcpEnded;
-            link_tail(recency_list(e), idx, &Entry::recency);
+        const bool ends_tcp = (m.tcp_flags & (kTcpFin | kTcpRst)) && !(e.key.state & kTcpEnded);
+        List& list = recency_[recency_of(e)];
+        if (ends_tcp || list.tail != idx) {  // already last in line: nothing to move
+            unlink(list, recency_links_, idx);
+            if (ends_tcp) e.key.state |= kTcpEnded;
+            link_tail(recency_[recency_of(e)], recency_links_, idx);
         }
         return false;
     }
@@ -208,7 +279,7 @@ bool FlowShard::update_one(const PacketMeta& m, std::uint64_t hash, FlowRecord& 
     if (live_ == config_.max_flows) any_ended = make_room(now, ended);
     if (free_head_ != kNil) {
         idx = free_head_;
-        free_head_ = pool_[idx].recency.next;
+        free_head_ = recency_links_[idx].next;
     } else {
         idx = never_used_++;  // live_ < max_flows and no free entry: some were never used
     }

@@ -2,28 +2,44 @@
 // It turns PacketMetas into flows and hands out every flow that ends, with its IPFIX end reason,
 // exactly as SEMANTICS.md ("Expiry") defines.
 //
-// Layout. Flows live in a fixed pool of `max_flows` entries allocated at construction. A separate
-// open-addressing index maps keys to pool entries:
+// Layout. Every array is allocated once, at construction, from huge pages where the system allows
+// (table_memory.hpp), and indexed by entry number (pool) or slot number (index):
 //
-//     tags_   [ t | 0 | t | t | 0 | ... ]   one byte per slot: 0 = empty, else 0x80 | low hash bits
-//     slots_  [ e | - | e | e | - | ... ]   pool index of the entry in that slot
+//     index_    [ fp | e+1 ][ fp | e+1 ][ 0 | 0 ] ...  8-byte slots: the top 32 bits of the key's
+//                                                      hash (fingerprint) and entry number + 1;
+//                                                      0 = empty. 8 slots per cache line.
+//     pool_     [ Entry, 64 bytes, one cache line ]    key (IPv4 whole; IPv6 less its addresses),
+//                                                      counters, first/last/started/touched
+//     v6_       [ 32 bytes: IPv6 source, destination ] read only for IPv6 flows (their 2nd line)
+//     extras_   [ 16 bytes: VLAN, MACs ]               written at the start, read at the end
+//     recency_  [ prev | next ]   age_ [ prev | next ] the expiry lists, 8 bytes each
 //
-// The slot count is the power of two at or above 2 x max_flows, so the index is at most half
-// full. A key's home slot is the top bits of its 64-bit hash; collisions probe linearly. A lookup
-// scans tags (64 per cache line) and compares the full key only where a tag matches: a hash
-// match alone never merges two flows. Deletion shifts the following run back (no tombstones), so
-// probe lengths never grow with churn.
+// The index has the power of two at or above 2 x max_flows slots (at most half full). A key's home
+// slot is the top bits of its fingerprint, and collisions probe linearly. A lookup compares 32-bit
+// fingerprints and reads an entry only where one matches, so a miss costs the index line alone (a
+// false match: one in 4 billion). The full key is then compared: a hash match alone never merges
+// two flows. Deletion shifts the following run back (no tombstones), so probe lengths never grow
+// with churn; the shift reads each slot's home from its fingerprint, so it rehashes nothing.
 //
-// Expiry. Each entry sits on two intrusive lists threaded through the pool:
+// Memory per IPv4 flow at 10M flows: 64 (entry) + 14 (extras) + 16 (lists) + 8 x 32M/10M
+// (index) = 121 bytes; the IPv6 array is touched only by IPv6 flows.
+//
+// The staged lookup (DPDK's bulk lookup, update_hashed): for a batch of 32 packets, (1) prefetch
+// every home index line, (2) probe each for a fingerprint match and prefetch the entry and its
+// recency links, (3) prefetch the recency neighbours the update will relink, (4) update. The
+// misses of the whole batch overlap instead of following each other.
+//
+// Expiry. Each entry sits on two intrusive lists:
 //   - a recency list, in order of last update: one for flows that have seen no FIN/RST (idle
 //     timeout) and one for flows that have (the shorter tcp-end timeout);
 //   - an age list, in order of creation (active timeout).
 // Because each list is ordered by its own deadline, the flows due to expire are at the heads: the
 // sweep looks only there, so expiry costs O(1) per expired flow, and a full table evicts the head
-// of the recency lists (least recently used) in O(1). A packet's arrival checks its flow's
-// deadlines too, so a packet never joins a flow that had already timed out, whenever the sweep
-// last ran; both paths compute the same reason from the same deadlines, so the flows exported do
-// not depend on the sweep's schedule.
+// of the recency lists (least recently used) in O(1). The sweep is given a budget per batch, so a
+// million flows timing out in the same second leave a few per batch and never stall the worker.
+// A packet's arrival checks its flow's deadlines too, so a packet never joins a flow that had
+// already timed out, whenever the sweep last ran; both paths compute the same reason from the same
+// deadlines, so the flows exported do not depend on the sweep's schedule.
 //
 // Time. `now` is the packet clock stamped on each PacketMeta (the newest packet time so far).
 // Deadlines run on that clock: the idle deadline is the clock at the flow's latest packet plus the
@@ -36,7 +52,8 @@
 //
 // Eviction. A new flow in a full table first ends a flow that has already timed out, if any;
 // else the least recently updated flow is evicted (reason 5), so a full table degrades into an
-// LRU cache and never refuses a packet.
+// LRU cache and never refuses a packet. Counters are 48 bits wide (2.8e14 packets or bytes, days
+// of a 100 Gb/s link): a flow about to pass that, or the export format's limit, ends (reason 5).
 #pragma once
 
 #include <algorithm>
@@ -51,6 +68,7 @@
 
 #include "probe/core/flow_record.hpp"
 #include "probe/core/packet_meta.hpp"
+#include "probe/flow/table_memory.hpp"
 
 namespace spanflow {
 
@@ -59,6 +77,14 @@ struct FlowTimeouts {
     Duration inactive{std::chrono::seconds{15}};
     Duration tcp_end{std::chrono::seconds{5}};
 };
+
+// How many flows a sweep may end per batch of packets, and per tick of a shard that got no
+// packets. Per batch: small enough that a batch that also ends flows takes at most about twice
+// as long as one that does not (a million flows timing out in the same second leave 4 per batch
+// and never stall the worker: bench BM_ExpiryStorm). Expired flows cannot pile up meanwhile: a
+// packet of one ends it on arrival, and a full table ends one before it evicts anything.
+inline constexpr std::size_t kSweepPerBatch = 4;
+inline constexpr std::size_t kSweepPerTick = 1024;
 
 struct FlowShardConfig {
     std::uint32_t max_flows{1'048'576};
@@ -103,7 +129,7 @@ class FlowShard {
                        Emit&& emit) {
         for (std::size_t base = 0; base < n; base += kMaxBatch) {
             std::size_t count = std::min(kMaxBatch, n - base);
-            prefetch_batch(hashes + base, count);
+            if (config_.prefetch) stage_batch(hashes + base, count);
             for (std::size_t i = 0; i < count; ++i) {
                 if (update_one(metas[base + i], hashes[base + i], ended_))
                     emit(std::as_const(ended_));
@@ -132,10 +158,8 @@ class FlowShard {
     [[nodiscard]] std::size_t capacity() const { return config_.max_flows; }
     [[nodiscard]] std::size_t slot_count() const { return mask_ + 1; }
     [[nodiscard]] const FlowShardStats& stats() const { return stats_; }
-
-    struct FreeDeleter {  // the table's arrays come from calloc (see the constructor)
-        void operator()(void* p) const { std::free(p); }
-    };
+    // Where the entries' memory came from (huge pages or not): for the report and the tests.
+    [[nodiscard]] PageKind page_kind() const { return pool_.page_kind(); }
 
   private:
     static constexpr std::size_t kMaxBatch = 32;
@@ -144,62 +168,97 @@ class FlowShard {
     static constexpr std::uint8_t kHasVlan = 0x02;
     static constexpr std::uint8_t kHasSrcMac = 0x04;
     static constexpr std::uint8_t kHasDstMac = 0x08;
+    static constexpr std::uint8_t kIpv6 = 0x10;
+    static constexpr std::uint64_t kCounterMax = (std::uint64_t{1} << 48) - 1;
 
-    struct Links {
-        std::uint32_t prev;
-        std::uint32_t next;
+    struct Slot {
+        std::uint32_t fingerprint;   // hash >> 32
+        std::uint32_t entry_plus_1;  // 0: empty
     };
-    struct Entry {
-        FlowKey key;
+    // The part of a key that lives in the entry; IPv6 addresses live in v6_.
+    struct HotKey {
+        std::uint32_t src4;  // IPv4 address, or the first 4 bytes of the IPv6 one
+        std::uint32_t dst4;
+        std::uint32_t ifindex;
+        std::uint16_t src_port;
+        std::uint16_t dst_port;
+        std::uint8_t protocol;
+        std::uint8_t tos;
+        // Not key: the flow's state, in what would be padding. Lookups compare kKeyBytes only.
         std::uint8_t tcp_flags;
-        std::uint8_t state;
-        std::uint16_t vlan_id;
-        std::uint64_t packets;
-        std::uint64_t bytes;
-        Timestamp first;  // earliest and latest packet time: what is exported
+        std::uint8_t state;  // kIpv6 | kTcpEnded | kHasVlan | kHasSrcMac | kHasDstMac
+    };
+    static constexpr std::size_t kKeyBytes = offsetof(HotKey, tcp_flags);
+    struct alignas(64) Entry {
+        HotKey key;
+        std::uint32_t packets_low;  // packets: low 32 bits here, high 16 bits in `counts`
+        std::uint64_t counts;       // bytes in the low 48 bits, packets' high 16 bits above
+        Timestamp first;            // earliest and latest packet time: what is exported
         Timestamp last;
         Timestamp started;  // the packet clock at the first and the latest packet: deadlines
         Timestamp touched;
-        Links recency;  // on recency_[0] (no FIN/RST) or recency_[1] (FIN/RST seen)
-        Links age;      // on age_
+
+        [[nodiscard]] std::uint64_t packets() const { return packets_low | ((counts >> 48) << 32); }
+        [[nodiscard]] std::uint64_t bytes() const { return counts & kCounterMax; }
+    };
+    static_assert(sizeof(Entry) == 64, "an IPv4 flow is one cache line");
+    struct Ipv6Addresses {
+        std::array<std::uint8_t, 16> src;
+        std::array<std::uint8_t, 16> dst;
+    };
+    struct Extras {
+        std::uint16_t vlan_id;
         MacAddress src_mac;
         MacAddress dst_mac;
+    };
+    static_assert(sizeof(Extras) == 14);
+    struct Links {
+        std::uint32_t prev;
+        std::uint32_t next;
     };
     struct List {
         std::uint32_t head{kNil};
         std::uint32_t tail{kNil};
     };
-    using LinksOf = Links Entry::*;
 
-    void prefetch_batch(const std::uint64_t* hashes, std::size_t n) const;
+    void stage_batch(const std::uint64_t* hashes, std::size_t n) const;
     bool update_one(const PacketMeta& m, std::uint64_t hash, FlowRecord& ended);
     bool expire_one(Timestamp now, FlowRecord& ended);
     bool remove_oldest(FlowEndReason reason, FlowRecord& ended);
     bool make_room(Timestamp now, FlowRecord& ended);
 
     [[nodiscard]] std::optional<FlowEndReason> expiry(const Entry& e, Timestamp now) const;
-    [[nodiscard]] std::size_t home_slot(std::uint64_t hash) const { return hash >> shift_; }
-    [[nodiscard]] static std::uint8_t tag_of(std::uint64_t hash) {
-        return static_cast<std::uint8_t>(hash | 0x80);
+    [[nodiscard]] std::size_t home_slot(std::uint32_t fingerprint) const {
+        return fingerprint >> shift_;
     }
-    [[nodiscard]] std::uint32_t find(const FlowKey& key, std::uint64_t hash) const;
+    [[nodiscard]] static HotKey hot_key(const FlowKey& k);
+    [[nodiscard]] static bool same_key(const HotKey& a, const HotKey& b);
+    [[nodiscard]] std::uint32_t find(const PacketMeta& m, std::uint64_t hash) const;
+    [[nodiscard]] std::uint32_t probe_hint(std::uint64_t hash) const;
     void index_insert(std::uint32_t entry, std::uint64_t hash);
-    void index_erase(std::uint32_t entry);
+    void index_erase(std::uint32_t entry, std::uint64_t hash);
 
     void start_flow(std::uint32_t idx, const PacketMeta& m);
     void end_flow(std::uint32_t idx, FlowEndReason reason, FlowRecord& ended);
     void retire(std::uint32_t idx, FlowEndReason reason, FlowRecord& ended);
-    List& recency_list(const Entry& e) { return recency_[(e.state & kTcpEnded) ? 1 : 0]; }
-    void link_tail(List& list, std::uint32_t idx, LinksOf links);
-    void unlink(List& list, std::uint32_t idx, LinksOf links);
+    [[nodiscard]] std::size_t recency_of(const Entry& e) const {
+        return (e.key.state & kTcpEnded) ? 1 : 0;
+    }
+    static void link_tail(List& list, TableArray<Links>& links, std::uint32_t idx);
+    static void unlink(List& list, TableArray<Links>& links, std::uint32_t idx);
 
     FlowShardConfig config_;
-    std::unique_ptr<Entry[], FreeDeleter> pool_;
-    std::unique_ptr<std::uint8_t[], FreeDeleter> tags_;
-    std::unique_ptr<std::uint32_t[], FreeDeleter> slots_;
+    std::uint64_t max_packets_;
+    std::uint64_t max_bytes_;
+    TableArray<Slot> index_;
+    TableArray<Entry> pool_;
+    TableArray<Ipv6Addresses> v6_;
+    TableArray<Extras> extras_;
+    TableArray<Links> recency_links_;
+    TableArray<Links> age_links_;
     std::size_t mask_{0};
     unsigned shift_{0};
-    std::uint32_t free_head_{kNil};  // entries freed by ended flows, chained through recency.next
+    std::uint32_t free_head_{kNil};  // entries freed by ended flows, chained through recency next
     std::uint32_t never_used_{0};    // entries from here on have never held a flow
     std::size_t live_{0};
     std::array<List, 2> recency_{};

@@ -69,7 +69,7 @@ std::vector<std::string> reference(const std::vector<PacketMeta>& metas, std::ui
     for (std::size_t i = 0; i < metas.size(); i += kBatchSize) {
         std::size_t n = std::min(kBatchSize, metas.size() - i);
         shard.update(metas.data() + i, n, emit);
-        shard.sweep(metas[i + n - 1].clock, 64, emit);
+        shard.sweep(metas[i + n - 1].clock, kSweepPerBatch, emit);
     }
     shard.sweep(metas.back().clock, std::numeric_limits<std::size_t>::max(), emit);
     shard.expire_all(FlowEndReason::forced, emit);
