@@ -11,35 +11,13 @@
 #include "capture/pcap_file_source.hpp"
 #include "export/export_path.hpp"
 #include "export/json_lines_writer.hpp"
+#include "probe/app/export_sink.hpp"
 #include "probe/app/pipeline.hpp"
 #include "probe/app/stats_report.hpp"
 #include "probe/decode/decoder.hpp"
 
 namespace spanflow {
 namespace {
-
-// Hands ended flows to the JSON writer and the export path, on the exporter thread.
-class ExportSink final : public RecordSink {
-  public:
-    ExportSink(JsonLinesWriter* json, ExportPath* exporter) : json_(json), exporter_(exporter) {}
-    void start(Timestamp first_packet) override {
-        if (exporter_ != nullptr) exporter_->set_start_time(first_packet);
-    }
-    void records(const FlowRecord* records, std::size_t count, Timestamp now) override {
-        for (std::size_t i = 0; i < count; ++i) {
-            if (json_ != nullptr) json_->write(records[i]);
-            if (exporter_ != nullptr) exporter_->add(records[i], now);
-        }
-        if (exporter_ != nullptr) exporter_->poll(now);
-    }
-    void finish(Timestamp now) override {
-        if (exporter_ != nullptr) exporter_->finish(now);
-    }
-
-  private:
-    JsonLinesWriter* json_;
-    ExportPath* exporter_;
-};
 
 void error_line(const std::string& text) {
     fmt::print(stderr, "spanflow: {}\n", text);

@@ -16,15 +16,33 @@ std::string format_address(const FlowKey& k, bool source) {
 }
 
 namespace {
-std::string format_mac(const MacAddress& m) {
-    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4],
-                       m[5]);
-}
+// The JSON of a flow is written on the exporter thread for every record: it builds addresses and
+// MACs in stack buffers and appends to `out`, so that it allocates nothing once `out` has room.
+struct AddressText {
+    char text[INET6_ADDRSTRLEN] = {};
+    AddressText(const FlowKey& k, bool source) {
+        inet_ntop(k.is_ipv6() ? AF_INET6 : AF_INET, (source ? k.src_addr : k.dst_addr).data(), text,
+                  sizeof text);
+    }
+};
+struct MacText {
+    char text[18] = {};
+    explicit MacText(const MacAddress& m) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        for (std::size_t i = 0; i < 6; ++i) {
+            text[i * 3] = kHex[m[i] >> 4];
+            text[i * 3 + 1] = kHex[m[i] & 0x0F];
+            text[i * 3 + 2] = i == 5 ? '\0' : ':';
+        }
+    }
+};
 }  // namespace
 
 void append_flow_json(std::string& out, const FlowRecord& r, std::string_view extra_members) {
     const char* family = r.key.is_ipv6() ? "IPv6" : "IPv4";
     auto it = std::back_inserter(out);
+    const AddressText src(r.key, true);
+    const AddressText dst(r.key, false);
     fmt::format_to(it,
                    "{{\"source{0}Address\":\"{1}\",\"destination{0}Address\":\"{2}\","
                    "\"protocolIdentifier\":{3},\"sourceTransportPort\":{4},"
@@ -32,15 +50,18 @@ void append_flow_json(std::string& out, const FlowRecord& r, std::string_view ex
                    "\"ingressInterface\":{7},\"packetDeltaCount\":{8},\"octetDeltaCount\":{9},"
                    "\"tcpControlBits\":{10},\"flowStartMilliseconds\":{11},"
                    "\"flowEndMilliseconds\":{12}",
-                   family, format_address(r.key, true), format_address(r.key, false),
+                   family, static_cast<const char*>(src.text), static_cast<const char*>(dst.text),
                    r.key.protocol, r.key.src_port, r.key.dst_port, r.key.tos, r.key.ifindex,
                    r.packets, r.bytes, r.tcp_flags, r.first.ms(), r.last.ms());
     if (r.end_reason != FlowEndReason::unknown)
         fmt::format_to(it, ",\"flowEndReason\":{}", static_cast<int>(r.end_reason));
     if (r.has_vlan) fmt::format_to(it, ",\"vlanId\":{}", r.vlan_id);
-    if (r.has_src_mac) fmt::format_to(it, ",\"sourceMacAddress\":\"{}\"", format_mac(r.src_mac));
+    if (r.has_src_mac)
+        fmt::format_to(it, ",\"sourceMacAddress\":\"{}\"",
+                       static_cast<const char*>(MacText(r.src_mac).text));
     if (r.has_dst_mac)
-        fmt::format_to(it, ",\"destinationMacAddress\":\"{}\"", format_mac(r.dst_mac));
+        fmt::format_to(it, ",\"destinationMacAddress\":\"{}\"",
+                       static_cast<const char*>(MacText(r.dst_mac).text));
     out += extra_members;
     out += "}\n";
 }
