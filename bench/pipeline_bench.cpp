@@ -25,6 +25,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "bench/traffic.hpp"
 #include "export/export_path.hpp"
@@ -185,12 +186,15 @@ void BM_Workers(benchmark::State& state) {
     benchmark::DoNotOptimize(ended);
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatchSize));
 }
-BENCHMARK(BM_Workers)
-    ->ArgName("flows_per_worker")
-    ->Arg(1 << 10)
-    ->Arg(50'000)
-    ->Threads(1)
-    ->Threads(2)
-    ->UseRealTime();
+// 1, 2, 4, 8 and 15 workers, as many of those as the machine has cores for.
+[[maybe_unused]] auto* const workers_benchmark = [] {
+    auto* b = benchmark::RegisterBenchmark("BM_Workers", BM_Workers);
+    b->ArgName("flows_per_worker")->Arg(1 << 10)->Arg(50'000)->UseRealTime();
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    for (int threads : {1, 2, 4, 8, 15}) {
+        if (threads == 1 || static_cast<unsigned>(threads) <= cores) b->Threads(threads);
+    }
+    return b;
+}();
 
 }  // namespace
