@@ -61,51 +61,52 @@ bool FlowShard::same_key(const HotKey& a, const HotKey& b) {
 
 // Stages one to three of the lookup, for the whole batch before any update: each stage issues
 // its loads for all 32 packets, so their cache misses overlap.
-void FlowShard::stage_batch(const std::uint64_t* hashes, std::size_t n) const {
-    std::uint32_t hint[kMaxBatch];
+void FlowShard::stage_batch(const std::uint64_t* hashes, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i)  // 1: the home index lines
         __builtin_prefetch(&index_[home_slot(static_cast<std::uint32_t>(hashes[i] >> 32))]);
     for (std::size_t i = 0; i < n; ++i) {  // 2: the entry and its recency links
-        hint[i] = probe_hint(hashes[i]);
-        if (hint[i] != kNil) {
-            __builtin_prefetch(&pool_[hint[i]]);
-            __builtin_prefetch(&recency_links_[hint[i]]);
+        hint_slot_[i] = probe_hint(hashes[i]);
+        if (hint_slot_[i] != kNoSlot) {
+            const std::uint32_t idx = index_[hint_slot_[i]].entry_plus_1 - 1;
+            __builtin_prefetch(&pool_[idx]);
+            __builtin_prefetch(&recency_links_[idx]);
         }
     }
     for (std::size_t i = 0; i < n; ++i) {  // 3: the neighbours a move to the tail relinks
-        if (hint[i] == kNil) continue;
-        const Links l = recency_links_[hint[i]];
+        if (hint_slot_[i] == kNoSlot) continue;
+        const Links l = recency_links_[index_[hint_slot_[i]].entry_plus_1 - 1];
         if (l.prev != kNil) __builtin_prefetch(&recency_links_[l.prev]);
         if (l.next != kNil) __builtin_prefetch(&recency_links_[l.next]);
     }
 }
 
-// Stage two's guess: the first entry whose fingerprint matches, or kNil. Only a hint for
-// prefetching; update_one looks the key up for real.
-std::uint32_t FlowShard::probe_hint(std::uint64_t hash) const {
+// Stage two's guess: the first slot whose fingerprint matches, or kNoSlot.
+std::size_t FlowShard::probe_hint(std::uint64_t hash) const {
     const auto fp = static_cast<std::uint32_t>(hash >> 32);
     for (std::size_t i = home_slot(fp);; i = (i + 1) & mask_) {
         const Slot s = index_[i];
-        if (s.entry_plus_1 == 0) return kNil;
-        if (s.fingerprint == fp) return s.entry_plus_1 - 1;
+        if (s.entry_plus_1 == 0) return kNoSlot;
+        if (s.fingerprint == fp) return i;
     }
+}
+
+[[gnu::always_inline]] inline bool FlowShard::matches(std::uint32_t idx, const PacketMeta& m,
+                                                      const HotKey& want) const {
+    const Entry& e = pool_[idx];
+    if (!same_key(e.key, want)) return false;
+    const bool v6 = m.key.is_ipv6();
+    if (((e.key.state & kIpv6) != 0) != v6) return false;
+    return !v6 || (v6_[idx].src == m.key.src_addr && v6_[idx].dst == m.key.dst_addr);
 }
 
 [[gnu::always_inline]] inline std::uint32_t FlowShard::find(const PacketMeta& m,
                                                             std::uint64_t hash) const {
     const auto fp = static_cast<std::uint32_t>(hash >> 32);
     const HotKey want = hot_key(m.key);
-    const bool v6 = m.key.is_ipv6();
     for (std::size_t i = home_slot(fp);; i = (i + 1) & mask_) {
         const Slot s = index_[i];
         if (s.entry_plus_1 == 0) return kNil;
-        if (s.fingerprint != fp) continue;
-        const std::uint32_t idx = s.entry_plus_1 - 1;
-        const Entry& e = pool_[idx];
-        if (!same_key(e.key, want)) continue;
-        if (((e.key.state & kIpv6) != 0) != v6) continue;
-        if (v6 && (v6_[idx].src != m.key.src_addr || v6_[idx].dst != m.key.dst_addr)) continue;
-        return idx;
+        if (s.fingerprint == fp && matches(s.entry_plus_1 - 1, m, want)) return s.entry_plus_1 - 1;
     }
 }
 
@@ -237,12 +238,60 @@ void FlowShard::retire(std::uint32_t idx, FlowEndReason reason, FlowRecord& ende
     --live_;
 }
 
-bool FlowShard::update_one(const PacketMeta& m, std::uint64_t hash, FlowRecord& ended) {
+bool FlowShard::update_one(const PacketMeta& m, std::uint64_t hash, std::size_t hint_slot,
+                           FlowRecord& ended) {
     stats_.packets += 1;
     stats_.bytes += m.l3_bytes;
     const Timestamp now = m.clock;
-    std::uint32_t idx = find(m, hash);
-    if (idx != kNil) {
+    // Stage two's slot is right unless an earlier packet of the batch moved it: check it first.
+    std::uint32_t idx = kNil;
+    if (hint_slot != kNoSlot) {
+        const Slot s = index_[hint_slot];
+        if (s.entry_plus_1 != 0 && s.fingerprint == static_cast<std::uint32_t>(hash >> 32) &&
+            matches(s.entry_plus_1 - 1, m, hot_key(m.key)))
+            idx = s.entry_plus_1 - 1;
+    }
+    if (idx == kNil) idx = find(m, hash);
+    if (idx == kNil) return insert(m, hash, now, ended);
+    Entry& e = pool_[idx];
+    // The common case in one test: not timed out, no SYN after FIN, no stretch past the active
+    // timeout, no counter limit. Only when one of those may hold is the reason worked out.
+    const bool tcp_ended = (e.key.state & kTcpEnded) != 0;
+    const Timestamp idle_deadline =
+        e.touched + (tcp_ended ? config_.timeouts.tcp_end : config_.timeouts.inactive);
+    const Timestamp active_deadline = e.started + config_.timeouts.active;
+    const bool rare = now >= std::min(idle_deadline, active_deadline) ||
+                      (tcp_ended && (m.tcp_flags & kTcpSyn)) || m.ts < e.first ||
+                      m.ts - e.first >= config_.timeouts.active || e.packets() >= max_packets_ ||
+                      e.bytes() + m.l3_bytes > max_bytes_;
+    if (rare) return update_rare(idx, m, ended);
+    join(idx, m);
+    return false;
+}
+
+// Packet `m` joins live flow `idx`: counters, flags, times, and to the tail of its recency list.
+[[gnu::always_inline]] inline void FlowShard::join(std::uint32_t idx, const PacketMeta& m) {
+    Entry& e = pool_[idx];
+    if (++e.packets_low == 0) e.counts += std::uint64_t{1} << 48;
+    e.counts += m.l3_bytes;
+    e.key.tcp_flags |= m.tcp_flags;
+    e.first = std::min(e.first, m.ts);
+    e.last = std::max(e.last, m.ts);
+    e.touched = m.clock;
+    const bool ends_tcp = (m.tcp_flags & (kTcpFin | kTcpRst)) && !(e.key.state & kTcpEnded);
+    List& list = recency_[recency_of(e)];
+    if (ends_tcp || list.tail != idx) {  // already last in line: nothing to move
+        unlink(list, recency_links_, idx);
+        if (ends_tcp) e.key.state |= kTcpEnded;
+        link_tail(recency_[recency_of(e)], recency_links_, idx);
+    }
+}
+
+// A packet of a live flow that may end it: the checks in SEMANTICS.md's order, then either the
+// flow ends and the packet starts a new one in the same entry, or the packet joins it.
+bool FlowShard::update_rare(std::uint32_t idx, const PacketMeta& m, FlowRecord& ended) {
+    const Timestamp now = m.clock;
+    {
         Entry& e = pool_[idx];
         std::optional<FlowEndReason> reason = expiry(e, now);
         if (!reason && (e.key.state & kTcpEnded) && (m.tcp_flags & kTcpSyn))
@@ -259,22 +308,14 @@ bool FlowShard::update_one(const PacketMeta& m, std::uint64_t hash, FlowRecord& 
             start_flow(idx, m);
             return true;
         }
-        if (++e.packets_low == 0) e.counts += std::uint64_t{1} << 48;
-        e.counts += m.l3_bytes;
-        e.key.tcp_flags |= m.tcp_flags;
-        e.first = std::min(e.first, m.ts);
-        e.last = std::max(e.last, m.ts);
-        e.touched = now;
-        const bool ends_tcp = (m.tcp_flags & (kTcpFin | kTcpRst)) && !(e.key.state & kTcpEnded);
-        List& list = recency_[recency_of(e)];
-        if (ends_tcp || list.tail != idx) {  // already last in line: nothing to move
-            unlink(list, recency_links_, idx);
-            if (ends_tcp) e.key.state |= kTcpEnded;
-            link_tail(recency_[recency_of(e)], recency_links_, idx);
-        }
-        return false;
     }
+    join(idx, m);
+    return false;
+}
 
+// A packet of no live flow: a new one, after making room if the table is full.
+bool FlowShard::insert(const PacketMeta& m, std::uint64_t hash, Timestamp now, FlowRecord& ended) {
+    std::uint32_t idx;
     bool any_ended = false;
     if (live_ == config_.max_flows) any_ended = make_room(now, ended);
     if (free_head_ != kNil) {

@@ -129,9 +129,13 @@ class FlowShard {
                        Emit&& emit) {
         for (std::size_t base = 0; base < n; base += kMaxBatch) {
             std::size_t count = std::min(kMaxBatch, n - base);
-            if (config_.prefetch) stage_batch(hashes + base, count);
+            if (config_.prefetch) {
+                stage_batch(hashes + base, count);
+            } else {
+                std::fill_n(hint_slot_, count, kNoSlot);
+            }
             for (std::size_t i = 0; i < count; ++i) {
-                if (update_one(metas[base + i], hashes[base + i], ended_))
+                if (update_one(metas[base + i], hashes[base + i], hint_slot_[i], ended_))
                     emit(std::as_const(ended_));
             }
         }
@@ -164,6 +168,7 @@ class FlowShard {
   private:
     static constexpr std::size_t kMaxBatch = 32;
     static constexpr std::uint32_t kNil = std::numeric_limits<std::uint32_t>::max();
+    static constexpr std::size_t kNoSlot = std::numeric_limits<std::size_t>::max();
     static constexpr std::uint8_t kTcpEnded = 0x01;  // has seen FIN or RST
     static constexpr std::uint8_t kHasVlan = 0x02;
     static constexpr std::uint8_t kHasSrcMac = 0x04;
@@ -221,8 +226,12 @@ class FlowShard {
         std::uint32_t tail{kNil};
     };
 
-    void stage_batch(const std::uint64_t* hashes, std::size_t n) const;
-    bool update_one(const PacketMeta& m, std::uint64_t hash, FlowRecord& ended);
+    void stage_batch(const std::uint64_t* hashes, std::size_t n);
+    bool update_one(const PacketMeta& m, std::uint64_t hash, std::size_t hint_slot,
+                    FlowRecord& ended);
+    void join(std::uint32_t idx, const PacketMeta& m);
+    bool update_rare(std::uint32_t idx, const PacketMeta& m, FlowRecord& ended);
+    bool insert(const PacketMeta& m, std::uint64_t hash, Timestamp now, FlowRecord& ended);
     bool expire_one(Timestamp now, FlowRecord& ended);
     bool remove_oldest(FlowEndReason reason, FlowRecord& ended);
     bool make_room(Timestamp now, FlowRecord& ended);
@@ -234,7 +243,8 @@ class FlowShard {
     [[nodiscard]] static HotKey hot_key(const FlowKey& k);
     [[nodiscard]] static bool same_key(const HotKey& a, const HotKey& b);
     [[nodiscard]] std::uint32_t find(const PacketMeta& m, std::uint64_t hash) const;
-    [[nodiscard]] std::uint32_t probe_hint(std::uint64_t hash) const;
+    [[nodiscard]] std::size_t probe_hint(std::uint64_t hash) const;
+    [[nodiscard]] bool matches(std::uint32_t idx, const PacketMeta& m, const HotKey& want) const;
     void index_insert(std::uint32_t entry, std::uint64_t hash);
     void index_erase(std::uint32_t entry, std::uint64_t hash);
 
@@ -265,6 +275,9 @@ class FlowShard {
     List age_{};
     FlowShardStats stats_{};
     FlowRecord ended_{};  // the record being handed to emit; reused, never allocated
+    // Stage two's finding per packet of the batch: the slot whose fingerprint matched, or
+    // kNoSlot. Only a hint: earlier packets of the batch may have moved things since.
+    std::size_t hint_slot_[kMaxBatch]{};
 };
 
 }  // namespace spanflow
