@@ -243,6 +243,17 @@ PcapFileSource::~PcapFileSource() {
 
 ReadStatus PcapFileSource::next_batch(PacketBatch& batch) {
     if (map_ == nullptr) return next_batch_libpcap(batch);
+    // The previous batch's views are no longer in use: hand the pages read so far back, in
+    // 32 MiB steps, so that the mapped file does not show as resident memory of its whole size
+    // (the pages stay in the page cache; only this process's mapping of them goes).
+    constexpr std::size_t kReleaseBytes = std::size_t{32} << 20;
+    if (offset_ - released_ >= kReleaseBytes) {
+        const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+        const std::size_t upto = offset_ / page * page;
+        (void)::madvise(const_cast<std::uint8_t*>(map_) + released_, upto - released_,
+                        MADV_DONTNEED);
+        released_ = upto;
+    }
     return big_endian_ ? next_batch_mapped<true>(batch) : next_batch_mapped<false>(batch);
 }
 

@@ -100,7 +100,8 @@ class PcapFileSource {
     // mapped reader
     const std::uint8_t* map_{nullptr};
     std::size_t map_bytes_{0};
-    std::size_t offset_{0};  // of the next record header; stays on a damaged one
+    std::size_t offset_{0};    // of the next record header; stays on a damaged one
+    std::size_t released_{0};  // the mapping before this is given back (page-aligned)
     bool big_endian_{false};
     std::uint32_t frac_to_ns_{1};   // 1000 for microsecond files
     std::uint32_t snapshot_{0};     // the header's snaplen as libpcap adjusts it

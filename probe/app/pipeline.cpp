@@ -1,7 +1,10 @@
 #include "probe/app/pipeline.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <limits>
+#include <string>
 
 namespace spanflow {
 namespace {
@@ -121,8 +124,21 @@ Pipeline::~Pipeline() {
 
 void Pipeline::start() {
     started_ = true;
-    for (auto& w : workers_) w->thread = std::thread([worker = w.get()] { worker->run(); });
-    exporter_ = std::thread([this] { run_exporter(); });
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+        workers_[i]->thread = std::thread([worker = workers_[i].get(), i] {
+            name_this_thread("sf-worker-" + std::to_string(i));
+            worker->run();
+        });
+    }
+    exporter_ = std::thread([this] {
+        name_this_thread("sf-exporter");
+        run_exporter();
+    });
+}
+
+void name_this_thread(const std::string& name) {
+    // Shown by top -H, ps -L and debuggers; the kernel keeps 15 characters.
+    (void)pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
 }
 
 void Pipeline::join() {

@@ -34,6 +34,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -149,6 +150,9 @@ class Pipeline {
     std::thread exporter_;
     bool started_{false};
 };
+
+// Names the calling thread (sf-capture, sf-worker-N, sf-exporter) for top -H and ps -L.
+void name_this_thread(const std::string& name);
 
 // The default worker count: one per core, less one for the capture thread, at least one.
 [[nodiscard]] unsigned default_worker_count();

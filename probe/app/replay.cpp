@@ -74,6 +74,7 @@ int run_replay(const ProbeConfig& config, const std::atomic<bool>& stop) {
     ReadStatus status = ReadStatus::ok;
     pipeline->start();
     std::thread capture([&] {
+        name_this_thread("sf-capture");
         PacketClock clock;
         PacketBatch batch;
         PacketMeta metas[kBatchSize];

@@ -120,8 +120,8 @@ class Backoff {
     }
 
   private:
-    static constexpr unsigned kSpins = 64;
-    static constexpr unsigned kYields = 16;
+    static constexpr unsigned kSpins = 16;
+    static constexpr unsigned kYields = 2;
     unsigned step_{0};
     std::uint64_t waits_{0};
 };
