@@ -3,9 +3,10 @@
 // 1M flows start within one second; 20 s later (past the 15 s idle timeout) traffic of 100K other
 // flows arrives, and the worker does what it does per ring slot: FlowShard::update_hashed on 32
 // packets, then the sweep with its per-batch budget, each ended flow copied out as into the
-// export ring. Every batch is timed with the steady clock over 1M batches (32M packets), so the
-// 125K batches that also drain the storm are 12.5% of them: the median is an ordinary batch and
-// the 99.9th percentile one that drains. `p999_over_median` must stay at or below 2.
+// export ring. Every batch is timed with the steady clock over 1M batches (32M packets); the 250K
+// that also drain the storm (kSweepPerBatch = 4 flows each) are a quarter of them, so the median
+// is an ordinary batch. `p999_over_median` must stay at or below 2; `storm:0`, the same run
+// without the storm, shows the machine's own tail.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -65,8 +66,10 @@ void BM_ExpiryStorm(benchmark::State& state) {
         std::size_t n_out = 0;
         auto emit = [&](const FlowRecord& r) { out[n_out++ % out.size()] = r; };
         shard->update_hashed(storm.data(), storm_hashes.data(), storm.size(), emit);
-        // Warm the other flows before the storm's deadline, then time every batch after it.
-        std::int64_t t = t0 + 2 * kSec;
+        // Warm the other flows 6 s after the storm, so that at t0 + 20 s the storm's flows have
+        // been idle for 19 s (expired) and the others for under 14 s (live); then time every
+        // batch from there.
+        std::int64_t t = t0 + 6 * kSec;
         std::size_t next = 0;
         auto run = [&](std::size_t batches, bool timed) {
             for (std::size_t b = 0; b < batches; ++b) {
@@ -111,7 +114,7 @@ void BM_ExpiryStorm(benchmark::State& state) {
     state.counters["p999_over_median"] = p999 / median;
     state.counters["p90_batch_ns"] = static_cast<double>(ns[ns.size() * 9 / 10]);
     state.counters["p99_batch_ns"] = static_cast<double>(ns[ns.size() * 99 / 100]);
-    state.counters["storm_flows_ended"] =
+    state.counters["idle_flows_ended"] =
         static_cast<double>(ended) / static_cast<double>(state.iterations());
 }
 // storm:0 is the same run without the storm: what the machine's own noise does to the tail.

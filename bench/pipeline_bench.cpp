@@ -151,7 +151,8 @@ void BM_Workers(benchmark::State& state) {
     const auto shard_index = static_cast<unsigned>(state.thread_index());
     // The packets of this worker's shard, taken from traffic over all workers' flows.
     const std::size_t total_flows = flows_per_worker * workers;
-    auto frames = bench::make_frames(total_flows, std::size_t{1} << 18);
+    // The same number of packets per worker (2^18) whatever the worker count.
+    auto frames = bench::make_frames(total_flows, (std::size_t{1} << 18) * workers);
     std::vector<PacketMeta> metas;
     std::vector<std::uint64_t> hashes;
     PacketClock clock;

@@ -89,7 +89,6 @@ void Pipeline::Worker::run() {
         shard.update_hashed(work->metas.data(), work->hashes.data(), work->count, emit);
         const bool last = work->last;
         const bool flush = work->flush;
-        const bool had_packets = work->count != 0;
         in.pop();
         if (last) {
             // Flows that had timed out by the last packet end with their own reason; the rest
@@ -97,7 +96,7 @@ void Pipeline::Worker::run() {
             shard.sweep(clock, std::numeric_limits<std::size_t>::max(), emit);
             shard.expire_all(FlowEndReason::forced, emit);
         } else {
-            shard.sweep(clock, had_packets ? kSweepPerBatch : kSweepPerTick, emit);
+            shard.sweep(clock, flush ? kSweepPerTick : kSweepPerBatch, emit);
         }
         stats.publish(shard.stats());
         if (last) {

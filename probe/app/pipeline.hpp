@@ -109,10 +109,11 @@ class Pipeline {
     [[nodiscard]] FlowShardStats flow_stats() const;  // sum over workers, any thread, any time
     [[nodiscard]] const CaptureStats& capture_stats() const { return capture_; }  // capture side
 
-    // The shard a key's hash belongs to. Uses bits 8-39: the table takes its home slot from the
-    // top bits and its tag from the low byte, so each shard's table still sees uniform hashes.
+    // The shard a key's hash belongs to: the low 32 bits, scaled to the shard count. The table
+    // takes its fingerprint and home slot from the top 32, so each shard's table still sees
+    // uniform hashes whatever its size.
     [[nodiscard]] static unsigned shard_of(std::uint64_t hash, unsigned shards) {
-        return static_cast<unsigned>(((hash >> 8) & 0xFFFF'FFFFull) * shards >> 32);
+        return static_cast<unsigned>((hash & 0xFFFF'FFFFull) * shards >> 32);
     }
 
     struct ShardWork {  // capture -> worker

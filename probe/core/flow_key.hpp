@@ -34,9 +34,12 @@ static_assert(sizeof(FlowKey) == 44,
 // the final multiply-fold mixes every input bit into both.
 namespace detail {
 __extension__ using Uint128 = unsigned __int128;
+// The product's halves xor both inputs back in (wyhash's "condom" mode): a word that cancels its
+// constant would otherwise zero the product whatever the other word is, and a flood of spoofed
+// keys could then share one hash.
 inline std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
     const Uint128 p = static_cast<Uint128>(a) * b;
-    return static_cast<std::uint64_t>(p) ^ static_cast<std::uint64_t>(p >> 64);
+    return a ^ b ^ static_cast<std::uint64_t>(p) ^ static_cast<std::uint64_t>(p >> 64);
 }
 }  // namespace detail
 

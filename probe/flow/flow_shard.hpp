@@ -78,11 +78,13 @@ struct FlowTimeouts {
     Duration tcp_end{std::chrono::seconds{5}};
 };
 
-// How many flows a sweep may end per batch of packets, and per tick of a shard that got no
-// packets. Per batch: small enough that a batch that also ends flows takes at most about twice
-// as long as one that does not (a million flows timing out in the same second leave 4 per batch
-// and never stall the worker: bench BM_ExpiryStorm). Expired flows cannot pile up meanwhile: a
-// packet of one ends it on arrival, and a full table ends one before it evicts anything.
+// How many flows a sweep may end per batch of packets, and per tick (every 100 ms of packet
+// time, packets or not). Per batch: small enough that a batch that also ends flows takes at most
+// about twice as long as one that does not (a million flows timing out in the same second leave 4
+// per batch and never stall the worker: bench BM_ExpiryStorm). Where more than one packet in 8
+// starts a flow, expired flows can wait for the next tick, which ends up to 1024; a packet of an
+// expired flow still ends it on arrival, and a full table ends an expired flow before it evicts
+// one.
 inline constexpr std::size_t kSweepPerBatch = 4;
 inline constexpr std::size_t kSweepPerTick = 1024;
 

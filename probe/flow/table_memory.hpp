@@ -8,7 +8,8 @@
 //      Debian and most distributions allow on request ("madvise" mode);
 //   3. the same mapping without huge pages, where neither is available.
 // Anonymous mappings are zeroed and cost nothing until touched, so a large --max-flows costs only
-// what the flows use. The mapping fails cleanly (std::bad_alloc) when the system cannot back it.
+// what the flows use. The mapping fails cleanly (std::bad_alloc) when the system would not commit
+// that much (no MAP_NORESERVE: an absurd --max-flows must fail at start, not be OOM-killed later).
 #pragma once
 
 #include <sys/mman.h>
@@ -44,8 +45,7 @@ class TableArray {
             }
         }
         if (p == MAP_FAILED) {
-            p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             if (p == MAP_FAILED) throw std::bad_alloc();
             if (bytes_ >= kHugePage && madvise(p, bytes_, MADV_HUGEPAGE) == 0)
                 kind_ = PageKind::transparent_huge;
