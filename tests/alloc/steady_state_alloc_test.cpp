@@ -8,8 +8,6 @@
 // Its own program, because it replaces the global operator new.
 #include <doctest/doctest.h>
 #include <execinfo.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -23,6 +21,7 @@
 #include "probe/app/export_sink.hpp"
 #include "probe/app/pipeline.hpp"
 #include "probe/decode/decoder.hpp"
+#include "tests/unit/udp_receiver.hpp"
 
 namespace {
 std::atomic<std::uint64_t> g_allocations{0};
@@ -83,38 +82,15 @@ void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
     std::free(p);
 }
 
-namespace {
-
 using namespace spanflow;
-
-// A UDP socket on 127.0.0.1 that receives (and drops) the exports: the sends are real.
-struct LoopbackCollector {
-    LoopbackCollector() {
-        fd = socket(AF_INET, SOCK_DGRAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        socklen_t len = sizeof a;
-        REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-        port = ntohs(a.sin_port);
-    }
-    ~LoopbackCollector() { close(fd); }
-    int fd{-1};
-    std::uint16_t port{0};
-};
-
-}  // namespace
 
 TEST_CASE("the steady-state packet path allocates nothing") {
     constexpr std::size_t kFlows = 20'000;
     constexpr std::size_t kFrames = std::size_t{1} << 16;
-    LoopbackCollector collector;
-    auto address = parse_socket_address("127.0.0.1:" + std::to_string(collector.port));
-    REQUIRE(address);
+    test::UdpReceiver collector;  // receives (and drops) the exports: the sends are real
     std::string error;
     UdpTransport transport;
-    REQUIRE(transport.open({*address}, error));
+    REQUIRE(transport.open({collector.address}, error));
     ExportPath exporter(transport, ExportConfig{});
     JsonLinesWriter json;
     REQUIRE(json.open("/dev/null", error));
