@@ -122,7 +122,6 @@ Pipeline::~Pipeline() {
 }
 
 void Pipeline::start() {
-    started_ = true;
     for (std::size_t i = 0; i < workers_.size(); ++i) {
         workers_[i]->thread = std::thread([worker = workers_[i].get(), i] {
             name_this_thread("sf-worker-" + std::to_string(i));

@@ -80,7 +80,7 @@ class SharedFlowStats {
 
 struct CaptureStats {
     std::uint64_t dropped_ring_full{0};  // live only: packets a full ring could not take
-    std::uint64_t waits_ring_full{0};    // replay only: times the capture thread waited for room
+    std::uint64_t waits_ring_full{0};    // replay only: backoff steps spent waiting for room
 };
 
 class Pipeline {
@@ -149,7 +149,6 @@ class Pipeline {
     Timestamp next_tick_{};
     bool ticking_{false};
     std::thread exporter_;
-    bool started_{false};
 };
 
 // Names the calling thread (sf-capture, sf-worker-N, sf-exporter) for top -H and ps -L.
