@@ -8,7 +8,11 @@ namespace spanflow {
 FlowShard::FlowShard(const FlowShardConfig& config)
     : config_(config),
       max_packets_(std::min(config.max_packets, kCounterMax)),
-      max_bytes_(std::min(config.max_bytes, kCounterMax)) {
+      max_bytes_(std::min(config.max_bytes, kCounterMax)),
+      packets_trigger_(static_cast<std::uint32_t>(
+          std::min<std::uint64_t>(max_packets_, std::numeric_limits<std::uint32_t>::max()))),
+      active_ns_(static_cast<std::uint64_t>(config.timeouts.active.count())),
+      idle_timeout_{config.timeouts.inactive, config.timeouts.tcp_end} {
     if (config_.max_flows == 0) config_.max_flows = 1;
     const std::size_t flows = config_.max_flows;
     std::size_t slots = std::bit_ceil(flows * 2);
@@ -23,86 +27,39 @@ FlowShard::FlowShard(const FlowShardConfig& config)
     age_links_ = TableArray<Links>(flows);
 }
 
-FlowShard::HotKey FlowShard::hot_key(const FlowKey& k) {
-    HotKey h{};
-    std::memcpy(&h.src4, k.src_addr.data(), 4);
-    std::memcpy(&h.dst4, k.dst_addr.data(), 4);
-    h.ifindex = k.ifindex;
-    h.src_port = k.src_port;
-    h.dst_port = k.dst_port;
-    h.protocol = k.protocol;
-    h.tos = k.tos;
-    return h;
-}
-
-namespace {
-// The kKeyBytes (18) of two HotKeys as two 8-byte words and one 2-byte word: a few loads, no
-// call to memcmp.
-template <class K>
-bool same_key_bytes(const K& a, const K& b) {
-    std::uint64_t a0, a1, b0, b1;
-    std::uint16_t a2, b2;
-    const auto* pa = reinterpret_cast<const unsigned char*>(&a);
-    const auto* pb = reinterpret_cast<const unsigned char*>(&b);
-    std::memcpy(&a0, pa, 8);
-    std::memcpy(&b0, pb, 8);
-    std::memcpy(&a1, pa + 8, 8);
-    std::memcpy(&b1, pb + 8, 8);
-    std::memcpy(&a2, pa + 16, 2);
-    std::memcpy(&b2, pb + 16, 2);
-    return ((a0 ^ b0) | (a1 ^ b1) | static_cast<std::uint64_t>(a2 ^ b2)) == 0;
-}
-}  // namespace
-
-bool FlowShard::same_key(const HotKey& a, const HotKey& b) {
-    static_assert(kKeyBytes == 18, "same_key compares 8 + 8 + 2 bytes");
-    return same_key_bytes(a, b);
-}
-
 // Stages one to three of the lookup, for the whole batch before any update: each stage issues
 // its loads for all 32 packets, so their cache misses overlap.
 void FlowShard::stage_batch(const std::uint64_t* hashes, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i)  // 1: the home index lines
         __builtin_prefetch(&index_[home_slot(static_cast<std::uint32_t>(hashes[i] >> 32))]);
     for (std::size_t i = 0; i < n; ++i) {  // 2: the entry and its recency links
-        hint_slot_[i] = probe_hint(hashes[i]);
-        if (hint_slot_[i] != kNoSlot) {
-            const std::uint32_t idx = index_[hint_slot_[i]].entry_plus_1 - 1;
+        const std::uint32_t idx = probe_hint(hashes[i]);
+        hint_[i] = idx;
+        if (idx != kNil) {
             __builtin_prefetch(&pool_[idx]);
             __builtin_prefetch(&recency_links_[idx]);
         }
     }
     for (std::size_t i = 0; i < n; ++i) {  // 3: the neighbours a move to the tail relinks
-        if (hint_slot_[i] == kNoSlot) continue;
-        const Links l = recency_links_[index_[hint_slot_[i]].entry_plus_1 - 1];
+        if (hint_[i] == kNil) continue;
+        const Links l = recency_links_[hint_[i]];
         if (l.prev != kNil) __builtin_prefetch(&recency_links_[l.prev]);
         if (l.next != kNil) __builtin_prefetch(&recency_links_[l.next]);
     }
 }
 
-// Stage two's guess: the first slot whose fingerprint matches, or kNoSlot.
-std::size_t FlowShard::probe_hint(std::uint64_t hash) const {
+// Stage two's guess: the entry of the first slot whose fingerprint matches, or kNil.
+std::uint32_t FlowShard::probe_hint(std::uint64_t hash) const {
     const auto fp = static_cast<std::uint32_t>(hash >> 32);
     for (std::size_t i = home_slot(fp);; i = (i + 1) & mask_) {
         const Slot s = index_[i];
-        if (s.entry_plus_1 == 0) return kNoSlot;
-        if (s.fingerprint == fp) return i;
+        if (s.entry_plus_1 == 0) return kNil;
+        if (s.fingerprint == fp) return s.entry_plus_1 - 1;
     }
 }
 
-[[gnu::always_inline]] inline bool FlowShard::matches(std::uint32_t idx, const PacketMeta& m,
-                                                      const HotKey& want) const {
-    const Entry& e = pool_[idx];
-    if (!same_key(e.key, want)) return false;
-    const bool v6 = m.key.is_ipv6();
-    if (((e.key.state & kIpv6) != 0) != v6) return false;
-    return !v6 || (v6_[idx].src == m.key.src_addr && v6_[idx].dst == m.key.dst_addr);
-}
-
-[[gnu::always_inline]] inline std::uint32_t FlowShard::find(const PacketMeta& m,
-                                                            std::uint64_t hash) const {
+std::uint32_t FlowShard::find(const PacketMeta& m, std::uint64_t hash, const KeyWords& want) const {
     const auto fp = static_cast<std::uint32_t>(hash >> 32);
-    const HotKey want = hot_key(m.key);
     for (std::size_t i = home_slot(fp);; i = (i + 1) & mask_) {
         const Slot s = index_[i];
         if (s.entry_plus_1 == 0) return kNil;
@@ -134,40 +91,11 @@ void FlowShard::index_erase(std::uint32_t entry, std::uint64_t hash) {
     index_[i] = Slot{0, 0};
 }
 
-void FlowShard::link_tail(List& list, TableArray<Links>& links, std::uint32_t idx) {
-    Links& l = links[idx];
-    l.prev = list.tail;
-    l.next = kNil;
-    if (list.tail != kNil) {
-        links[list.tail].next = idx;
-    } else {
-        list.head = idx;
-    }
-    list.tail = idx;
-}
-
-void FlowShard::unlink(List& list, TableArray<Links>& links, std::uint32_t idx) {
-    const Links l = links[idx];
-    if (l.prev != kNil) {
-        links[l.prev].next = l.next;
-    } else {
-        list.head = l.next;
-    }
-    if (l.next != kNil) {
-        links[l.next].prev = l.prev;
-    } else {
-        list.tail = l.prev;
-    }
-}
-
 std::optional<FlowEndReason> FlowShard::expiry(const Entry& e, Timestamp now) const {
-    bool tcp_ended = (e.key.state & kTcpEnded) != 0;
-    Timestamp idle_deadline =
-        e.touched + (tcp_ended ? config_.timeouts.tcp_end : config_.timeouts.inactive);
-    Timestamp active_deadline = e.started + config_.timeouts.active;
-    if (active_deadline < idle_deadline) {
-        if (now >= active_deadline) return FlowEndReason::active;
-    } else if (now >= idle_deadline) {
+    const bool tcp_ended = (e.key.state & kTcpEnded) != 0;
+    if (e.active_deadline < e.idle_deadline) {
+        if (now >= e.active_deadline) return FlowEndReason::active;
+    } else if (now >= e.idle_deadline) {
         return tcp_ended ? FlowEndReason::end_of_flow : FlowEndReason::idle;
     }
     return std::nullopt;
@@ -175,16 +103,23 @@ std::optional<FlowEndReason> FlowShard::expiry(const Entry& e, Timestamp now) co
 
 void FlowShard::start_flow(std::uint32_t idx, const PacketMeta& m) {
     Entry& e = pool_[idx];
-    e.key = hot_key(m.key);
+    std::memcpy(&e.key.src4, m.key.src_addr.data(), 4);
+    std::memcpy(&e.key.dst4, m.key.dst_addr.data(), 4);
+    e.key.ifindex = m.key.ifindex;
+    e.key.src_port = m.key.src_port;
+    e.key.dst_port = m.key.dst_port;
+    e.key.protocol = m.key.protocol;
+    e.key.tos = m.key.tos;
     e.key.tcp_flags = m.tcp_flags;
     e.key.state =
-        static_cast<std::uint8_t>(((m.tcp_flags & (kTcpFin | kTcpRst)) ? kTcpEnded : 0) |
+        static_cast<std::uint8_t>(kLive | ((m.tcp_flags & (kTcpFin | kTcpRst)) ? kTcpEnded : 0) |
                                   (m.has_vlan ? kHasVlan : 0) | (m.has_src_mac ? kHasSrcMac : 0) |
                                   (m.has_dst_mac ? kHasDstMac : 0) | (m.key.is_ipv6() ? kIpv6 : 0));
     e.packets_low = 1;
     e.counts = m.l3_bytes;
     e.first = e.last = m.ts;
-    e.started = e.touched = m.clock;
+    e.active_deadline = m.clock + config_.timeouts.active;
+    e.idle_deadline = m.clock + idle_timeout_[recency_of(e)];
     if (m.key.is_ipv6()) v6_[idx] = Ipv6Addresses{m.key.src_addr, m.key.dst_addr};
     extras_[idx] = Extras{m.vlan_id, m.src_mac, m.dst_mac};
     link_tail(recency_[recency_of(e)], recency_links_, idx);
@@ -232,52 +167,31 @@ void FlowShard::end_flow(std::uint32_t idx, FlowEndReason reason, FlowRecord& en
 // Ends flow `idx` for good: out of the index, back on the free list.
 void FlowShard::retire(std::uint32_t idx, FlowEndReason reason, FlowRecord& ended) {
     end_flow(idx, reason, ended);
+    pool_[idx].key.state = 0;  // dead: a stale hint to it never matches
     index_erase(idx, hash_key(ended.key));
     recency_links_[idx].next = free_head_;
     free_head_ = idx;
     --live_;
 }
 
-bool FlowShard::update_one(const PacketMeta& m, std::uint64_t hash, std::size_t hint_slot,
-                           FlowRecord& ended) {
-    stats_.packets += 1;
-    stats_.bytes += m.l3_bytes;
-    const Timestamp now = m.clock;
-    // Stage two's slot is right unless an earlier packet of the batch moved it: check it first.
-    std::uint32_t idx = kNil;
-    if (hint_slot != kNoSlot) {
-        const Slot s = index_[hint_slot];
-        if (s.entry_plus_1 != 0 && s.fingerprint == static_cast<std::uint32_t>(hash >> 32) &&
-            matches(s.entry_plus_1 - 1, m, hot_key(m.key)))
-            idx = s.entry_plus_1 - 1;
-    }
-    if (idx == kNil) idx = find(m, hash);
-    if (idx == kNil) return insert(m, hash, now, ended);
-    Entry& e = pool_[idx];
-    // The common case in one test: not timed out, no SYN after FIN, no stretch past the active
-    // timeout, no counter limit. Only when one of those may hold is the reason worked out.
-    const bool tcp_ended = (e.key.state & kTcpEnded) != 0;
-    const Timestamp idle_deadline =
-        e.touched + (tcp_ended ? config_.timeouts.tcp_end : config_.timeouts.inactive);
-    const Timestamp active_deadline = e.started + config_.timeouts.active;
-    const bool rare = now >= std::min(idle_deadline, active_deadline) ||
-                      (tcp_ended && (m.tcp_flags & kTcpSyn)) || m.ts < e.first ||
-                      m.ts - e.first >= config_.timeouts.active || e.packets() >= max_packets_ ||
-                      e.bytes() + m.l3_bytes > max_bytes_;
-    if (rare) return update_rare(idx, m, ended);
-    join(idx, m);
-    return false;
+// A packet whose entry stage two did not find: its flow is elsewhere in the index, or new.
+bool FlowShard::update_searched(const PacketMeta& m, std::uint64_t hash, const KeyWords& want,
+                                FlowRecord& ended) {
+    const std::uint32_t idx = find(m, hash, want);
+    if (idx == kNil) return insert(m, hash, m.clock, ended);
+    return update_found(idx, m, ended);
 }
 
-// Packet `m` joins live flow `idx`: counters, flags, times, and to the tail of its recency list.
-[[gnu::always_inline]] inline void FlowShard::join(std::uint32_t idx, const PacketMeta& m) {
+// Packet `m` joins live flow `idx` whatever it carries: update_found's common case in full,
+// with the packet counter's carry, a FIN or RST moving the flow to the tcp-end list, and a
+// packet from before the flow's first.
+void FlowShard::join(std::uint32_t idx, const PacketMeta& m) {
     Entry& e = pool_[idx];
     if (++e.packets_low == 0) e.counts += std::uint64_t{1} << 48;
     e.counts += m.l3_bytes;
     e.key.tcp_flags |= m.tcp_flags;
     e.first = std::min(e.first, m.ts);
     e.last = std::max(e.last, m.ts);
-    e.touched = m.clock;
     const bool ends_tcp = (m.tcp_flags & (kTcpFin | kTcpRst)) && !(e.key.state & kTcpEnded);
     List& list = recency_[recency_of(e)];
     if (ends_tcp || list.tail != idx) {  // already last in line: nothing to move
@@ -285,6 +199,7 @@ bool FlowShard::update_one(const PacketMeta& m, std::uint64_t hash, std::size_t 
         if (ends_tcp) e.key.state |= kTcpEnded;
         link_tail(recency_[recency_of(e)], recency_links_, idx);
     }
+    e.idle_deadline = m.clock + idle_timeout_[recency_of(e)];
 }
 
 // A packet of a live flow that may end it: the checks in SEMANTICS.md's order, then either the
@@ -337,7 +252,7 @@ bool FlowShard::make_room(Timestamp now, FlowRecord& ended) {
     std::uint32_t a = recency_[0].head;
     std::uint32_t b = recency_[1].head;
     std::uint32_t victim =
-        (b == kNil || (a != kNil && pool_[a].touched <= pool_[b].touched)) ? a : b;
+        (b == kNil || (a != kNil && touched(pool_[a]) <= touched(pool_[b]))) ? a : b;
     retire(victim, FlowEndReason::lack_of_resources, ended);
     ++stats_.evicted_table_full;
     return true;

@@ -9,7 +9,7 @@
 //                                                      hash (fingerprint) and entry number + 1;
 //                                                      0 = empty. 8 slots per cache line.
 //     pool_     [ Entry, 64 bytes, one cache line ]    key (IPv4 whole; IPv6 less its addresses),
-//                                                      counters, first/last/started/touched
+//                                                      counters, first/last, both deadlines
 //     v6_       [ 32 bytes: IPv6 source, destination ] read only for IPv6 flows (their 2nd line)
 //     extras_   [ 16 bytes: VLAN, MACs ]               written at the start, read at the end
 //     recency_  [ prev | next ]   age_ [ prev | next ] the expiry lists, 8 bytes each
@@ -27,7 +27,15 @@
 // The staged lookup (DPDK's bulk lookup, update_hashed): for a batch of 32 packets, (1) prefetch
 // every home index line, (2) probe each for a fingerprint match and prefetch the entry and its
 // recency links, (3) prefetch the recency neighbours the update will relink, (4) update. The
-// misses of the whole batch overlap instead of following each other.
+// misses of the whole batch overlap instead of following each other. Stage four trusts stage
+// two's entry once its key compares equal (an ended flow's entry is marked dead, so it never
+// does) and searches the index again only when it does not: a new flow, a fingerprint collision,
+// or an earlier packet of the batch that moved things.
+//
+// The common packet (update_one, inline): key compare, one test for everything that could end
+// the flow (deadline passed, FIN/SYN/RST, a time before the flow's first or an active timeout
+// away from it, a counter limit near), then counters, last time, idle deadline and the move to
+// the tail of its recency list. Everything else takes the out-of-line paths.
 //
 // Expiry. Each entry sits on two intrusive lists:
 //   - a recency list, in order of last update: one for flows that have seen no FIN/RST (idle
@@ -61,6 +69,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -129,15 +138,16 @@ class FlowShard {
     template <class Emit>
     void update_hashed(const PacketMeta* metas, const std::uint64_t* hashes, std::size_t n,
                        Emit&& emit) {
+        stats_.packets += n;
         for (std::size_t base = 0; base < n; base += kMaxBatch) {
             std::size_t count = std::min(kMaxBatch, n - base);
             if (config_.prefetch) {
                 stage_batch(hashes + base, count);
             } else {
-                std::fill_n(hint_slot_, count, kNoSlot);
+                std::fill_n(hint_, count, kNil);
             }
             for (std::size_t i = 0; i < count; ++i) {
-                if (update_one(metas[base + i], hashes[base + i], hint_slot_[i], ended_))
+                if (update_one(metas[base + i], hashes[base + i], hint_[i], ended_))
                     emit(std::as_const(ended_));
             }
         }
@@ -170,12 +180,14 @@ class FlowShard {
   private:
     static constexpr std::size_t kMaxBatch = 32;
     static constexpr std::uint32_t kNil = std::numeric_limits<std::uint32_t>::max();
-    static constexpr std::size_t kNoSlot = std::numeric_limits<std::size_t>::max();
-    static constexpr std::uint8_t kTcpEnded = 0x01;  // has seen FIN or RST
+    static constexpr std::uint8_t kTcpEnded = 0x01;  // has seen FIN or RST: must stay bit 0
     static constexpr std::uint8_t kHasVlan = 0x02;
     static constexpr std::uint8_t kHasSrcMac = 0x04;
     static constexpr std::uint8_t kHasDstMac = 0x08;
     static constexpr std::uint8_t kIpv6 = 0x10;
+    static constexpr std::uint8_t kLive = 0x20;  // holds a flow: a dead entry's key never matches
+    // Packet flags that may end a flow or change its timeout: such packets take the rare path.
+    static constexpr std::uint8_t kTcpSessionFlags = kTcpFin | kTcpSyn | kTcpRst;
     static constexpr std::uint64_t kCounterMax = (std::uint64_t{1} << 48) - 1;
 
     struct Slot {
@@ -191,19 +203,33 @@ class FlowShard {
         std::uint16_t dst_port;
         std::uint8_t protocol;
         std::uint8_t tos;
-        // Not key: the flow's state, in what would be padding. Lookups compare kKeyBytes only.
+        // Not key: the flow's state, in what would be padding. Lookups mask all of it out but
+        // kLive and kIpv6 (kW2Mask).
         std::uint8_t tcp_flags;
-        std::uint8_t state;  // kIpv6 | kTcpEnded | kHasVlan | kHasSrcMac | kHasDstMac
+        std::uint8_t state;  // kLive | kIpv6 | kTcpEnded | kHasVlan | kHasSrcMac | kHasDstMac
     };
-    static constexpr std::size_t kKeyBytes = offsetof(HotKey, tcp_flags);
+    static_assert(sizeof(HotKey) == 20 && offsetof(HotKey, ifindex) == 8 &&
+                      offsetof(HotKey, protocol) == 16 && offsetof(HotKey, state) == 19,
+                  "KeyWords reads a HotKey as 8 + 8 + 4 bytes");
+    // A key as the three words a HotKey holds (little-endian loads of its bytes): the packet's
+    // side of the compare, built once per packet. w2 carries kLive, and kIpv6 for IPv6.
+    struct KeyWords {
+        std::uint64_t w0;  // both addresses (IPv4), or their first 4 bytes each (IPv6)
+        std::uint64_t w1;  // ifindex and ports
+        std::uint32_t w2;  // protocol, ToS, (flags: ignored), state
+    };
+    // What of w2 the compare looks at: protocol, ToS and the state bits kLive and kIpv6.
+    static constexpr std::uint32_t kW2Mask = 0xFFFFu | std::uint32_t{kLive | kIpv6} << 24;
     struct alignas(64) Entry {
         HotKey key;
         std::uint32_t packets_low;  // packets: low 32 bits here, high 16 bits in `counts`
         std::uint64_t counts;       // bytes in the low 48 bits, packets' high 16 bits above
         Timestamp first;            // earliest and latest packet time: what is exported
         Timestamp last;
-        Timestamp started;  // the packet clock at the first and the latest packet: deadlines
-        Timestamp touched;
+        // The packet clock at the first packet plus the active timeout, and at the latest packet
+        // plus the idle timeout (tcp-end once the flow has seen FIN or RST).
+        Timestamp active_deadline;
+        Timestamp idle_deadline;
 
         [[nodiscard]] std::uint64_t packets() const { return packets_low | ((counts >> 48) << 32); }
         [[nodiscard]] std::uint64_t bytes() const { return counts & kCounterMax; }
@@ -229,8 +255,46 @@ class FlowShard {
     };
 
     void stage_batch(const std::uint64_t* hashes, std::size_t n);
-    bool update_one(const PacketMeta& m, std::uint64_t hash, std::size_t hint_slot,
-                    FlowRecord& ended);
+
+    // One packet, with stage two's entry (or kNil). True if a flow ended (written to `ended`).
+    [[gnu::always_inline]] bool update_one(const PacketMeta& m, std::uint64_t hash,
+                                           std::uint32_t hint, FlowRecord& ended) {
+        stats_.bytes += m.l3_bytes;
+        const KeyWords want = key_words(m.key);
+        if (hint == kNil || !matches(hint, m, want)) [[unlikely]]
+            return update_searched(m, hash, want, ended);
+        return update_found(hint, m, ended);
+    }
+    // Packet `m` of live flow `idx`.
+    [[gnu::always_inline]] bool update_found(std::uint32_t idx, const PacketMeta& m,
+                                             FlowRecord& ended) {
+        Entry& e = pool_[idx];
+        const Timestamp now = m.clock;
+        // Unsigned: a packet from before the flow's first wraps around to a huge distance.
+        const std::uint64_t since_first =
+            static_cast<std::uint64_t>(m.ts.ns) - static_cast<std::uint64_t>(e.first.ns);
+        const bool rare = now >= std::min(e.idle_deadline, e.active_deadline) ||
+                          (m.tcp_flags & kTcpSessionFlags) != 0 || since_first >= active_ns_ ||
+                          e.packets_low >= packets_trigger_ || e.bytes() + m.l3_bytes > max_bytes_;
+        if (rare) [[unlikely]]
+            return update_rare(idx, m, ended);
+        // No counter limit near (so packets_low does not wrap), no FIN/RST (so the flow stays
+        // on its recency list), not before its first packet.
+        ++e.packets_low;
+        e.counts += m.l3_bytes;
+        e.key.tcp_flags |= m.tcp_flags;
+        e.last = std::max(e.last, m.ts);
+        const unsigned ended_tcp = e.key.state & kTcpEnded;
+        e.idle_deadline = now + idle_timeout_[ended_tcp];
+        List& list = recency_[ended_tcp];
+        if (list.tail != idx) {  // already last in line: nothing to move
+            unlink(list, recency_links_, idx);
+            link_tail(list, recency_links_, idx);
+        }
+        return false;
+    }
+    bool update_searched(const PacketMeta& m, std::uint64_t hash, const KeyWords& want,
+                         FlowRecord& ended);
     void join(std::uint32_t idx, const PacketMeta& m);
     bool update_rare(std::uint32_t idx, const PacketMeta& m, FlowRecord& ended);
     bool insert(const PacketMeta& m, std::uint64_t hash, Timestamp now, FlowRecord& ended);
@@ -242,26 +306,80 @@ class FlowShard {
     [[nodiscard]] std::size_t home_slot(std::uint32_t fingerprint) const {
         return fingerprint >> shift_;
     }
-    [[nodiscard]] static HotKey hot_key(const FlowKey& k);
-    [[nodiscard]] static bool same_key(const HotKey& a, const HotKey& b);
-    [[nodiscard]] std::uint32_t find(const PacketMeta& m, std::uint64_t hash) const;
-    [[nodiscard]] std::size_t probe_hint(std::uint64_t hash) const;
-    [[nodiscard]] bool matches(std::uint32_t idx, const PacketMeta& m, const HotKey& want) const;
+    [[nodiscard]] static KeyWords key_words(const FlowKey& k) {
+        KeyWords w;
+        std::uint32_t src, dst;
+        std::memcpy(&src, k.src_addr.data(), 4);
+        std::memcpy(&dst, k.dst_addr.data(), 4);
+        w.w0 = src | std::uint64_t{dst} << 32;
+        std::memcpy(&w.w1, &k.ifindex, 8);  // ifindex, src_port, dst_port: as in HotKey
+        w.w2 = k.protocol | std::uint32_t{k.tos} << 8 |
+               std::uint32_t(kLive | (k.is_ipv6() ? kIpv6 : 0)) << 24;
+        return w;
+    }
+    // Whether entry `idx` holds the live flow of `m`'s key (`want` = key_words(m.key)).
+    [[gnu::always_inline]] bool matches(std::uint32_t idx, const PacketMeta& m,
+                                        const KeyWords& want) const {
+        const Entry& e = pool_[idx];
+        std::uint64_t e0, e1;
+        std::uint32_t e2;
+        const auto* p = reinterpret_cast<const unsigned char*>(&e.key);
+        std::memcpy(&e0, p, 8);
+        std::memcpy(&e1, p + 8, 8);
+        std::memcpy(&e2, p + 16, 4);
+        if (((e0 ^ want.w0) | (e1 ^ want.w1) | ((e2 ^ want.w2) & kW2Mask)) != 0) return false;
+        return (e.key.state & kIpv6) == 0 ||
+               (v6_[idx].src == m.key.src_addr && v6_[idx].dst == m.key.dst_addr);
+    }
+    [[nodiscard]] std::uint32_t find(const PacketMeta& m, std::uint64_t hash,
+                                     const KeyWords& want) const;
+    [[nodiscard]] std::uint32_t probe_hint(std::uint64_t hash) const;
     void index_insert(std::uint32_t entry, std::uint64_t hash);
     void index_erase(std::uint32_t entry, std::uint64_t hash);
 
     void start_flow(std::uint32_t idx, const PacketMeta& m);
     void end_flow(std::uint32_t idx, FlowEndReason reason, FlowRecord& ended);
     void retire(std::uint32_t idx, FlowEndReason reason, FlowRecord& ended);
-    [[nodiscard]] std::size_t recency_of(const Entry& e) const {
-        return (e.key.state & kTcpEnded) ? 1 : 0;
+    [[nodiscard]] static std::size_t recency_of(const Entry& e) { return e.key.state & kTcpEnded; }
+    // The packet clock at the flow's latest packet.
+    [[nodiscard]] Timestamp touched(const Entry& e) const {
+        return e.idle_deadline + Duration{-idle_timeout_[recency_of(e)].count()};
     }
-    static void link_tail(List& list, TableArray<Links>& links, std::uint32_t idx);
-    static void unlink(List& list, TableArray<Links>& links, std::uint32_t idx);
+    [[gnu::always_inline]] static void link_tail(List& list, TableArray<Links>& links,
+                                                 std::uint32_t idx) {
+        Links& l = links[idx];
+        l.prev = list.tail;
+        l.next = kNil;
+        if (list.tail != kNil) {
+            links[list.tail].next = idx;
+        } else {
+            list.head = idx;
+        }
+        list.tail = idx;
+    }
+    [[gnu::always_inline]] static void unlink(List& list, TableArray<Links>& links,
+                                              std::uint32_t idx) {
+        const Links l = links[idx];
+        if (l.prev != kNil) {
+            links[l.prev].next = l.next;
+        } else {
+            list.head = l.next;
+        }
+        if (l.next != kNil) {
+            links[l.next].prev = l.prev;
+        } else {
+            list.tail = l.prev;
+        }
+    }
 
     FlowShardConfig config_;
     std::uint64_t max_packets_;
     std::uint64_t max_bytes_;
+    // packets_low at or above this takes the rare path: the packet limit itself where it fits in
+    // 32 bits, else the last value before packets_low wraps into the high bits.
+    std::uint32_t packets_trigger_;
+    std::uint64_t active_ns_;
+    std::array<Duration, 2> idle_timeout_;  // by kTcpEnded: inactive, tcp-end
     TableArray<Slot> index_;
     TableArray<Entry> pool_;
     TableArray<Ipv6Addresses> v6_;
@@ -277,9 +395,9 @@ class FlowShard {
     List age_{};
     FlowShardStats stats_{};
     FlowRecord ended_{};  // the record being handed to emit; reused, never allocated
-    // Stage two's finding per packet of the batch: the slot whose fingerprint matched, or
-    // kNoSlot. Only a hint: earlier packets of the batch may have moved things since.
-    std::size_t hint_slot_[kMaxBatch]{};
+    // Stage two's finding per packet of the batch: the entry whose fingerprint matched, or kNil.
+    // Only a hint: earlier packets of the batch may have moved things since.
+    std::uint32_t hint_[kMaxBatch]{};
 };
 
 }  // namespace spanflow
