@@ -1,6 +1,7 @@
 // Seeded synthetic traffic for the pipeline tests: decoded packets (PacketMetas stamped with the
 // packet clock, as Decoder::decode_batch stamps them) over many flows, with gaps long enough
-// for idle and active timeouts, TCP FIN/RST/SYN, IPv6 keys and a few timestamps that go back.
+// for idle and active timeouts, TCP FIN/RST/SYN, IPv6 keys, VLANs, MACs, ToS, two ifindexes and
+// a few timestamps that go back.
 #pragma once
 
 #include <cstdint>
@@ -28,9 +29,23 @@ inline std::vector<PacketMeta> synthetic_traffic(std::size_t packets, std::uint3
         m.key.src_addr[1] = static_cast<std::uint8_t>(f >> 16);
         m.key.src_addr[2] = static_cast<std::uint8_t>(f >> 8);
         m.key.src_addr[3] = static_cast<std::uint8_t>(f);
-        if (m.key.ip_version == 6) m.key.src_addr[15] = 1;
         m.key.dst_addr[0] = 192;
         m.key.dst_addr[3] = static_cast<std::uint8_t>(f % 3);
+        if (m.key.ip_version == 6) {  // bytes past the first four differ too
+            m.key.src_addr[15] = 1;
+            m.key.dst_addr[9] = static_cast<std::uint8_t>(f % 5);
+        }
+        m.key.tos = static_cast<std::uint8_t>(f % 11 == 0 ? 0xB8 : 0);
+        m.key.ifindex = f % 13 == 0 ? 7 : 0;
+        // Link-layer details a flow takes from its first packet: VLAN, MACs or neither.
+        m.has_vlan = f % 3 == 0;
+        m.vlan_id = m.has_vlan ? static_cast<std::uint16_t>(f % 4095) : 0;
+        m.has_src_mac = m.has_dst_mac = f % 5 != 0;
+        if (m.has_src_mac) {
+            m.src_mac = {
+                2, 0, 0, 0, static_cast<std::uint8_t>(f >> 8), static_cast<std::uint8_t>(f)};
+            m.dst_mac = {2, 0, 0, 0, 0, static_cast<std::uint8_t>(rng() % 2)};
+        }
         m.key.protocol = (f % 2 == 0) ? kProtoTcp : kProtoUdp;
         m.key.src_port = static_cast<std::uint16_t>(1024 + f % 50'000);
         m.key.dst_port = 443;
