@@ -107,11 +107,35 @@ void Pipeline::Worker::run() {
     }
 }
 
+namespace {
+unsigned worker_count(const PipelineConfig& config) {
+    return std::max(config.workers, 1u);
+}
+// --max-flows is the whole cache: each worker's shard holds its share, rounded up.
+std::uint32_t flows_per_shard(const PipelineConfig& config) {
+    const unsigned workers = worker_count(config);
+    return static_cast<std::uint32_t>((std::uint64_t{config.shard.max_flows} + workers - 1) /
+                                      workers);
+}
+}  // namespace
+
+std::size_t Pipeline::table_bytes(const PipelineConfig& config) {
+    return worker_count(config) * FlowShard::memory_bytes(flows_per_shard(config));
+}
+
+std::size_t Pipeline::ring_bytes(const PipelineConfig& config) {
+    // SpscRing keeps one slot more than its capacity, each slot on whole cache lines.
+    auto slot = [](std::size_t bytes) {
+        return (bytes + kCacheLine - 1) / kCacheLine * kCacheLine;
+    };
+    return worker_count(config) * ((config.ring_slots + 1) * slot(sizeof(ShardWork)) +
+                                   (kExportRingSlots + 1) * slot(sizeof(ExportWork)));
+}
+
 Pipeline::Pipeline(const PipelineConfig& config, RecordSink& sink) : config_(config), sink_(sink) {
-    if (config_.workers == 0) config_.workers = 1;
+    config_.workers = worker_count(config_);
     FlowShardConfig shard_config = config_.shard;
-    shard_config.max_flows = static_cast<std::uint32_t>(
-        (std::uint64_t{config_.shard.max_flows} + config_.workers - 1) / config_.workers);
+    shard_config.max_flows = flows_per_shard(config_);
     for (unsigned i = 0; i < config_.workers; ++i)
         workers_.push_back(std::make_unique<Worker>(shard_config, config_.ring_slots));
     pending_.assign(config_.workers, nullptr);

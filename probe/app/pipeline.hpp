@@ -105,6 +105,11 @@ class Pipeline {
     // Waits for the workers and the exporter to finish.
     void join();
 
+    // The memory the constructor allocates for `config`: every shard's table (as
+    // FlowShard::memory_bytes counts it), and the rings, which are zeroed, so resident at once.
+    [[nodiscard]] static std::size_t table_bytes(const PipelineConfig& config);
+    [[nodiscard]] static std::size_t ring_bytes(const PipelineConfig& config);
+
     [[nodiscard]] unsigned workers() const { return static_cast<unsigned>(workers_.size()); }
     [[nodiscard]] FlowShardStats flow_stats() const;  // sum over workers, any thread, any time
     [[nodiscard]] const CaptureStats& capture_stats() const { return capture_; }  // capture side

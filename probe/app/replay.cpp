@@ -1,6 +1,7 @@
 #include "probe/app/replay.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <limits>
 #include <memory>
@@ -21,6 +22,16 @@ namespace {
 
 void error_line(const std::string& text) {
     fmt::print(stderr, "spanflow: {}\n", text);
+}
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+// The machine's physical memory in GiB, or 0 when the system does not say.
+double physical_memory_gib() {
+    const long pages = sysconf(_SC_PHYS_PAGES);
+    const long page_size = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page_size <= 0) return 0;
+    return static_cast<double>(pages) * static_cast<double>(page_size) / kGiB;
 }
 
 }  // namespace
@@ -59,12 +70,24 @@ int run_replay(const ProbeConfig& config, const std::atomic<bool>& stop) {
             ExportPath::max_counter(config.exporting.version);
     }
     ExportSink sink(json ? &*json : nullptr, exporter ? &*exporter : nullptr);
+    // A cache or rings larger than the machine's memory are refused now, not found out by the
+    // kernel's OOM killer once the table fills.
+    const double tables = static_cast<double>(Pipeline::table_bytes(pipeline_config)) / kGiB;
+    const double rings = static_cast<double>(Pipeline::ring_bytes(pipeline_config)) / kGiB;
+    const std::string sizes = fmt::format(
+        "--max-flows {} with --workers {} and --ring-size {} need {:.1f} GiB (flow tables {:.1f}, "
+        "rings {:.1f})",
+        config.max_flows, config.workers, config.ring_slots, tables + rings, tables, rings);
+    const double memory = physical_memory_gib();
+    if (memory > 0 && tables + rings > memory) {
+        error_line(fmt::format("{}: more than this machine's {:.1f} GiB of memory", sizes, memory));
+        return 2;
+    }
     std::unique_ptr<Pipeline> pipeline;
     try {
         pipeline = std::make_unique<Pipeline>(pipeline_config, sink);
     } catch (const std::bad_alloc&) {
-        error_line(
-            fmt::format("--max-flows {}: cannot allocate a table that large", config.max_flows));
+        error_line(sizes + ": cannot allocate that much");
         return 2;
     }
 

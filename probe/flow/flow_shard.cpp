@@ -5,6 +5,18 @@
 
 namespace spanflow {
 
+namespace {
+std::size_t slot_count_for(std::size_t flows) {
+    return std::max<std::size_t>(16, std::bit_ceil(flows * 2));
+}
+}  // namespace
+
+std::size_t FlowShard::memory_bytes(std::uint32_t max_flows) {
+    const std::size_t flows = std::max<std::uint32_t>(max_flows, 1);
+    return slot_count_for(flows) * sizeof(Slot) +
+           flows * (sizeof(Entry) + sizeof(Ipv6Addresses) + sizeof(Extras) + 2 * sizeof(Links));
+}
+
 FlowShard::FlowShard(const FlowShardConfig& config)
     : config_(config),
       max_packets_(std::min(config.max_packets, kCounterMax)),
@@ -15,8 +27,7 @@ FlowShard::FlowShard(const FlowShardConfig& config)
       idle_timeout_{config.timeouts.inactive, config.timeouts.tcp_end} {
     if (config_.max_flows == 0) config_.max_flows = 1;
     const std::size_t flows = config_.max_flows;
-    std::size_t slots = std::bit_ceil(flows * 2);
-    if (slots < 16) slots = 16;
+    const std::size_t slots = slot_count_for(flows);
     mask_ = slots - 1;
     shift_ = static_cast<unsigned>(32 - std::countr_zero(slots));
     index_ = TableArray<Slot>(slots);

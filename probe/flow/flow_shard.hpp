@@ -170,6 +170,10 @@ class FlowShard {
         while (remove_oldest(reason, ended_)) emit(std::as_const(ended_));
     }
 
+    // The memory a shard of `max_flows` maps: what a full table of IPv6 flows makes resident
+    // (pages nothing has touched cost nothing until then).
+    [[nodiscard]] static std::size_t memory_bytes(std::uint32_t max_flows);
+
     [[nodiscard]] std::size_t size() const { return live_; }
     [[nodiscard]] std::size_t capacity() const { return config_.max_flows; }
     [[nodiscard]] std::size_t slot_count() const { return mask_ + 1; }

@@ -37,6 +37,18 @@ expect 2 "--frobnicate" "$spanflow" --frobnicate
 expect 2 "/nonexistent.pcap: cannot read capture" "$spanflow" -r /nonexistent.pcap -w -
 expect 2 "unsupported link type" "$spanflow" -r "$source_dir/pcaps/error-linktype.pcap" -w -
 expect 2 "cannot write /nonexistent/dir/out.jsonl" "$spanflow" -r "$capture" -w /nonexistent/dir/out.jsonl
+# A cache or rings larger than the machine are refused before anything is allocated: 1024
+# workers with 65536-slot rings need 196 GiB of rings, 2^30 flows 142 GiB of tables. Checked
+# where the machine has less than that (elsewhere the probe would really allocate them).
+mem_gib=$(awk '/^MemTotal:/ { print int($2 / 1048576) }' /proc/meminfo)
+if [ "$mem_gib" -lt 140 ]; then
+    expect 2 "--workers 1024 and --ring-size 65536 need 196.4 GiB (flow tables 0.1, rings 196.2): more than this machine's" \
+        "$spanflow" -r "$capture" -w - --workers 1024 --ring-size 65536
+    expect 2 "--max-flows 1073741824 with --workers 1 and --ring-size 256 need 142.0 GiB" \
+        "$spanflow" -r "$capture" -w - -m 1073741824 --workers 1
+else
+    echo "skip the memory checks: this machine has $mem_gib GiB"
+fi
 
 expect 0 "" "$collect" --help
 expect 0 "" "$collect" --version
