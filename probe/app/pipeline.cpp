@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <system_error>
+
 #include <algorithm>
 #include <limits>
 #include <string>
@@ -146,16 +148,27 @@ Pipeline::~Pipeline() {
 }
 
 void Pipeline::start() {
-    for (std::size_t i = 0; i < workers_.size(); ++i) {
-        workers_[i]->thread = std::thread([worker = workers_[i].get(), i] {
-            name_this_thread("sf-worker-" + std::to_string(i));
-            worker->run();
+    std::string name;
+    try {
+        for (std::size_t i = 0; i < workers_.size(); ++i) {
+            name = "sf-worker-" + std::to_string(i);
+            workers_[i]->thread = std::thread([worker = workers_[i].get(), name] {
+                name_this_thread(name);
+                worker->run();
+            });
+        }
+        name = "sf-exporter";
+        exporter_ = std::thread([this] {
+            name_this_thread("sf-exporter");
+            run_exporter();
         });
+    } catch (const std::system_error& e) {
+        // The workers started wait for input: its end lets them finish (with nothing to export,
+        // they fill no export ring), so they can be joined.
+        finish(PacketClock{});
+        join();
+        throw std::system_error(e.code(), "cannot start thread " + name);
     }
-    exporter_ = std::thread([this] {
-        name_this_thread("sf-exporter");
-        run_exporter();
-    });
 }
 
 void name_this_thread(const std::string& name) {

@@ -91,7 +91,9 @@ class Pipeline {
     Pipeline(const Pipeline&) = delete;
     Pipeline& operator=(const Pipeline&) = delete;
 
-    // Starts the worker and exporter threads.
+    // Starts the worker and exporter threads. Where the system refuses a thread (a container's
+    // pids limit, address space), the threads already started are ended and joined, and
+    // std::system_error is thrown, its what() naming the thread: "cannot start thread NAME: ...".
     void start();
 
     // Capture side: one thread only. Routes decoded packets (each stamped with the clock at its

@@ -7,6 +7,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "capture/pcap_file_source.hpp"
@@ -95,19 +96,32 @@ int run_replay(const ProbeConfig& config, const std::atomic<bool>& stop) {
     // thread only waits for it and the pipeline, then reports.
     Decoder decoder(source->link_type());
     ReadStatus status = ReadStatus::ok;
-    pipeline->start();
-    std::thread capture([&] {
-        name_this_thread("sf-capture");
-        PacketClock clock;
-        PacketBatch batch;
-        PacketMeta metas[kBatchSize];
-        while (status == ReadStatus::ok && !stop.load(std::memory_order_relaxed)) {
-            status = source->next_batch(batch);
-            std::size_t n = decoder.decode_batch(batch, clock, metas);
-            pipeline->dispatch(metas, n, clock);
-        }
-        pipeline->finish(clock);
-    });
+    try {
+        pipeline->start();
+    } catch (const std::system_error& e) {
+        error_line(e.what());
+        return 1;
+    }
+    std::thread capture;
+    try {
+        capture = std::thread([&] {
+            name_this_thread("sf-capture");
+            PacketClock clock;
+            PacketBatch batch;
+            PacketMeta metas[kBatchSize];
+            while (status == ReadStatus::ok && !stop.load(std::memory_order_relaxed)) {
+                status = source->next_batch(batch);
+                std::size_t n = decoder.decode_batch(batch, clock, metas);
+                pipeline->dispatch(metas, n, clock);
+            }
+            pipeline->finish(clock);
+        });
+    } catch (const std::system_error& e) {
+        pipeline->finish(PacketClock{});
+        pipeline->join();
+        error_line(std::string("cannot start thread sf-capture: ") + e.code().message());
+        return 1;
+    }
     capture.join();
     pipeline->join();
 
