@@ -162,12 +162,15 @@ void Pipeline::start() {
             name_this_thread("sf-exporter");
             run_exporter();
         });
-    } catch (const std::system_error& e) {
+    } catch (const std::exception& e) {
         // The workers started wait for input: its end lets them finish (with nothing to export,
         // they fill no export ring), so they can be joined.
         finish(PacketClock{});
         join();
-        throw std::system_error(e.code(), "cannot start thread " + name);
+        const auto* system = dynamic_cast<const std::system_error*>(&e);
+        throw std::system_error(
+            system ? system->code() : std::make_error_code(std::errc::not_enough_memory),
+            "cannot start thread " + name);
     }
 }
 

@@ -21,8 +21,8 @@ FlowShard::FlowShard(const FlowShardConfig& config)
     : config_(config),
       max_packets_(std::min(config.max_packets, kCounterMax)),
       max_bytes_(std::min(config.max_bytes, kCounterMax)),
-      packets_trigger_(static_cast<std::uint32_t>(
-          std::min<std::uint64_t>(max_packets_, std::numeric_limits<std::uint32_t>::max()))),
+      packets_trigger_(
+          static_cast<std::uint32_t>(max_packets_)),  // the whole limit, or its low word
       active_ns_(static_cast<std::uint64_t>(config.timeouts.active.count())),
       idle_timeout_{config.timeouts.inactive, config.timeouts.tcp_end} {
     if (config_.max_flows == 0) config_.max_flows = 1;

@@ -66,6 +66,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -224,6 +225,8 @@ class FlowShard {
     };
     // What of w2 the compare looks at: protocol, ToS and the state bits kLive and kIpv6.
     static constexpr std::uint32_t kW2Mask = 0xFFFFu | std::uint32_t{kLive | kIpv6} << 24;
+    static_assert(std::endian::native == std::endian::little,
+                  "KeyWords and kW2Mask read a HotKey's bytes as little-endian words");
     struct alignas(64) Entry {
         HotKey key;
         std::uint32_t packets_low;  // packets: low 32 bits here, high 16 bits in `counts`
@@ -380,7 +383,10 @@ class FlowShard {
     std::uint64_t max_packets_;
     std::uint64_t max_bytes_;
     // packets_low at or above this takes the rare path: the packet limit itself where it fits in
-    // 32 bits, else the last value before packets_low wraps into the high bits.
+    // 32 bits, else the limit's low 32 bits. Either way the packet that would pass the limit
+    // takes it, and so does the packet at packets_low = 2^32 - 1, which carries into the high
+    // bits (any trigger is at most that). The usual limits (2^32 - 1 for v5, 2^48 - 1 for the
+    // 48-bit counters) send only those packets; an odd one like 2^32 sends more, never fewer.
     std::uint32_t packets_trigger_;
     std::uint64_t active_ns_;
     std::array<Duration, 2> idle_timeout_;  // by kTcpEnded: inactive, tcp-end

@@ -361,7 +361,10 @@ TEST_SUITE("decode") {
             v.wire_bytes = 96;
             v.ifindex = 3;
             v.ts = spanflow::Timestamp::from_ns(static_cast<std::int64_t>(rng() >> 8));
+            // The fast path writes field by field into a reused PacketMeta: start it with garbage,
+            // so that a field it forgot to write shows.
             PacketMeta fast, walk;
+            std::memset(static_cast<void*>(&fast), 0xA5, sizeof fast);
             const DecodeReason a = spanflow::decode_packet(LinkType::ethernet, v, fast);
             const DecodeReason b = spanflow::decode_packet_walk(LinkType::ethernet, v, walk);
             REQUIRE(a == b);
