@@ -2,11 +2,10 @@
 
 #include <pthread.h>
 
-#include <system_error>
-
 #include <algorithm>
 #include <limits>
 #include <string>
+#include <system_error>
 
 namespace spanflow {
 namespace {

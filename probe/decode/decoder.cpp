@@ -431,14 +431,11 @@ std::size_t Decoder::decode_batch(const PacketBatch& batch, PacketClock& clock, 
     if (batch.count == 0) return 0;
     clock.observe(batch.packets[0].ts);  // starts the clock at the first packet of the run
     Timestamp now = clock.now();         // the clock, kept in a register for the batch
-    const bool ethernet = link_ == LinkType::ethernet;
     std::size_t n = 0;
     for (std::size_t i = 0; i < batch.count; ++i) {
         const PacketView& pkt = batch.packets[i];
         now = std::max(now, pkt.ts);
-        DecodeReason r = (ethernet && decode_fast(pkt, out[n]))
-                             ? DecodeReason::ok
-                             : decode_packet_walk(link_, pkt, out[n]);
+        DecodeReason r = decode_packet(link_, pkt, out[n]);
         if (r == DecodeReason::ok) {
             out[n].clock = now;
             ++n;

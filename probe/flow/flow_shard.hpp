@@ -291,9 +291,8 @@ class FlowShard {
         e.counts += m.l3_bytes;
         e.key.tcp_flags |= m.tcp_flags;
         e.last = std::max(e.last, m.ts);
-        const unsigned ended_tcp = e.key.state & kTcpEnded;
-        e.idle_deadline = now + idle_timeout_[ended_tcp];
-        List& list = recency_[ended_tcp];
+        e.idle_deadline = now + idle_timeout_[recency_of(e)];
+        List& list = recency_[recency_of(e)];
         if (list.tail != idx) {  // already last in line: nothing to move
             unlink(list, recency_links_, idx);
             link_tail(list, recency_links_, idx);
