@@ -1,4 +1,4 @@
-// Capture file read rate: PcapFileSource::next_batch over a classic pcap of 1M 64-byte packets,
+// Capture file read rate: PcapFileSource::poll over a classic pcap of 1M 64-byte packets,
 // from open to end, with the mapped reader and with libpcap forced.
 //
 // The capture is written twice with the same bytes: in 8 MiB writes and in 4 KiB writes (one
@@ -86,13 +86,13 @@ void BM_PcapRead(benchmark::State& state, spanflow::PcapReader reader) {
             state.SkipWithError("cannot open the capture with this reader");
             break;
         }
-        spanflow::ReadStatus status;
+        spanflow::PollStatus status;
         do {
-            status = source->next_batch(batch);
+            status = source->poll(batch);
             packets += batch.count;
             benchmark::DoNotOptimize(batch);
-        } while (status == spanflow::ReadStatus::ok);
-        if (status != spanflow::ReadStatus::end || source->packets_read() != kPackets) {
+        } while (status == spanflow::PollStatus::packets);
+        if (status != spanflow::PollStatus::end || source->packets_read() != kPackets) {
             state.SkipWithError("the capture did not read to its end");
             break;
         }

@@ -30,7 +30,7 @@
 #include "bench/traffic.hpp"
 #include "export/export_path.hpp"
 #include "export/udp_transport.hpp"
-#include "probe/app/pipeline.hpp"
+#include "probe/runtime/pipeline.hpp"
 #include "probe/decode/decoder.hpp"
 #include "probe/flow/flow_shard.hpp"
 
@@ -91,7 +91,8 @@ struct OneCore {
         }
         batch.count = n;
         bool first = !clock.started();
-        std::size_t decoded = decoder.decode_batch(batch, clock, metas);
+        clock.stamp(batch);
+        std::size_t decoded = decoder.decode_batch(batch, metas);
         if (first) exporter->set_start_time(clock.start());
         auto emit = [this](const FlowRecord& r) {
             exporter->add(r, clock.now());

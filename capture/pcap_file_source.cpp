@@ -241,7 +241,21 @@ PcapFileSource::~PcapFileSource() {
     if (map_ != nullptr) ::munmap(const_cast<std::uint8_t*>(map_), map_bytes_);
 }
 
-ReadStatus PcapFileSource::next_batch(PacketBatch& batch) {
+PollStatus PcapFileSource::poll(PacketBatch& batch) {
+    PollStatus status = next_batch(batch);
+    packets_filtered_ += filter_.apply(batch);
+    return status;
+}
+
+CaptureStats PcapFileSource::stats() const {
+    CaptureStats s;
+    s.received = packets_read_;
+    s.skipped_bad_time = packets_bad_time_;
+    s.filtered_out = packets_filtered_;
+    return s;
+}
+
+PollStatus PcapFileSource::next_batch(PacketBatch& batch) {
     if (map_ == nullptr) return next_batch_libpcap(batch);
     // The previous batch's views are no longer in use: hand the pages read so far back, in
     // 32 MiB steps, so that the mapped file does not show as resident memory of its whole size
@@ -257,19 +271,19 @@ ReadStatus PcapFileSource::next_batch(PacketBatch& batch) {
     return big_endian_ ? next_batch_mapped<true>(batch) : next_batch_mapped<false>(batch);
 }
 
-ReadStatus PcapFileSource::fail(const std::string& why) {
+PollStatus PcapFileSource::fail(const std::string& why) {
     error_ = "packet " + std::to_string(packets_read_ + 1) + ": " + why;
-    return ReadStatus::error;
+    return PollStatus::error;
 }
 
-ReadStatus PcapFileSource::next_batch_libpcap(PacketBatch& batch) {
+PollStatus PcapFileSource::next_batch_libpcap(PacketBatch& batch) {
     batch.count = 0;
     std::uint8_t* free_space = arena_.get();
     while (batch.count < kBatchSize) {
         pcap_pkthdr* hdr = nullptr;
         const u_char* data = nullptr;
         int rc = pcap_next_ex(handle_, &hdr, &data);
-        if (rc == PCAP_ERROR_BREAK) return ReadStatus::end;
+        if (rc == PCAP_ERROR_BREAK) return PollStatus::end;
         if (rc != 1) return fail(pcap_geterr(handle_));
         ++packets_read_;
         // pcapng carries 64-bit times: a damaged one could overflow nanoseconds since 1970.
@@ -290,7 +304,7 @@ ReadStatus PcapFileSource::next_batch_libpcap(PacketBatch& batch) {
         v.ifindex = ifindex_;
         free_space += caplen;
     }
-    return ReadStatus::ok;
+    return PollStatus::packets;
 }
 
 std::string PcapFileSource::check_record(std::uint32_t caplen, std::size_t present,
@@ -312,7 +326,7 @@ std::string PcapFileSource::check_record(std::uint32_t caplen, std::size_t prese
 }
 
 template <bool kBigEndian>
-ReadStatus PcapFileSource::next_batch_mapped(PacketBatch& batch) {
+PollStatus PcapFileSource::next_batch_mapped(PacketBatch& batch) {
     auto u32 = [](const std::uint8_t* p) { return kBigEndian ? load_be32(p) : load_le32(p); };
     // Members copied to locals and written back at the end: each store into the batch might alias
     // them as far as the compiler knows, so it would reload and store them for every record.
@@ -368,7 +382,7 @@ ReadStatus PcapFileSource::next_batch_mapped(PacketBatch& batch) {
     packets_bad_time_ = bad_time;
     batch.count = count;
     if (!damage.empty()) return fail(damage);
-    return count == kBatchSize ? ReadStatus::ok : ReadStatus::end;
+    return count == kBatchSize ? PollStatus::packets : PollStatus::end;
 }
 
 }  // namespace spanflow

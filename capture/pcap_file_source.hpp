@@ -25,18 +25,14 @@
 #include <memory>
 #include <string>
 
+#include "capture/packet_filter.hpp"
+#include "capture/source.hpp"
 #include "probe/core/link_type.hpp"
 #include "probe/core/packet_view.hpp"
 
 struct pcap;  // libpcap's handle, kept out of this header
 
 namespace spanflow {
-
-enum class ReadStatus : std::uint8_t {
-    ok,     // a batch was read and more may follow
-    end,    // the file ended cleanly; the batch holds the last packets (maybe none)
-    error,  // the file is damaged here; the batch holds the packets read before the damage
-};
 
 // Which code reads the file (see the top of this file).
 enum class PcapReader : std::uint8_t {
@@ -56,8 +52,15 @@ class PcapFileSource {
     PcapFileSource(const PcapFileSource&) = delete;
     PcapFileSource& operator=(const PcapFileSource&) = delete;
 
-    // Fills `batch` with up to kBatchSize packets. Views stay valid until the next call.
-    [[nodiscard]] ReadStatus next_batch(PacketBatch& batch);
+    // The CaptureSource interface (capture/source.hpp). poll() fills `batch` with up to
+    // kBatchSize records that the filter keeps (packets, end or error; never empty). Views stay
+    // valid until the next poll; release() has nothing to give back.
+    [[nodiscard]] PollStatus poll(PacketBatch& batch);
+    void release(const PacketBatch&) {}
+    [[nodiscard]] CaptureStats stats() const;
+
+    // Keeps only the records `filter` accepts, from the next poll on (compiled for datalink()).
+    void set_filter(PacketFilter filter) { filter_ = std::move(filter); }
 
     [[nodiscard]] LinkType link_type() const { return link_; }
     [[nodiscard]] int datalink() const { return dlt_; }
@@ -77,21 +80,24 @@ class PcapFileSource {
     static std::unique_ptr<PcapFileSource> open_libpcap(const std::string& path,
                                                         std::uint32_t ifindex, std::string& error);
 
-    ReadStatus next_batch_libpcap(PacketBatch& batch);
+    PollStatus next_batch(PacketBatch& batch);
+    PollStatus next_batch_libpcap(PacketBatch& batch);
     template <bool kBigEndian>
-    ReadStatus next_batch_mapped(PacketBatch& batch);
+    PollStatus next_batch_mapped(PacketBatch& batch);
     // A record too long for the fast path (cut to the snaplen, or damaged) or cut short: libpcap's
     // words for the damage, or an empty string and `keep` set to the bytes to hand out.
     [[nodiscard]] std::string check_record(std::uint32_t caplen, std::size_t present,
                                            std::uint32_t& keep) const;
-    ReadStatus fail(const std::string& why);
+    PollStatus fail(const std::string& why);
 
     LinkType link_;
     int dlt_;
     std::uint32_t ifindex_;
     std::uint64_t packets_read_{0};
     std::uint64_t packets_bad_time_{0};
+    std::uint64_t packets_filtered_{0};
     std::string error_;
+    PacketFilter filter_;
 
     // libpcap reader
     pcap* handle_{nullptr};

@@ -62,6 +62,10 @@ void ExportPath::poll(Timestamp now) {
     std::visit([now](auto& e) { e.poll(now); }, exporter_);
 }
 
+void ExportPath::flush(Timestamp now) {
+    std::visit([now](auto& e) { e.flush(now); }, exporter_);
+}
+
 void ExportPath::finish(Timestamp now) {
     std::visit([now](auto& e) { e.finish(now); }, exporter_);
 }

@@ -39,6 +39,7 @@ class ExportPath {
     void set_start_time(Timestamp t);
     void add(const FlowRecord& r, Timestamp now);
     void poll(Timestamp now);
+    void flush(Timestamp now);  // sends the partial datagram now
     // At the end of a run: sends everything held, and IPFIX's closing options record.
     void finish(Timestamp now);
     [[nodiscard]] const ExportStats& stats() const;

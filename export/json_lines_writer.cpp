@@ -26,10 +26,31 @@ bool JsonLinesWriter::open(const std::string& path, std::string& error) {
 JsonLinesWriter::~JsonLinesWriter() {
     std::string ignored;
     if (file_ != nullptr) (void)flush(ignored);
-    if (owns_file_) std::fclose(file_);
+    if (owns_file_ && file_ != nullptr) std::fclose(file_);
+}
+
+bool JsonLinesWriter::reopen(std::string& error) {
+    if (!owns_file_) return true;
+    if (file_ != nullptr) {
+        std::string ignored;
+        (void)flush(ignored);
+        std::fclose(file_);
+    }
+    failed_ = false;
+    file_ = std::fopen(path_.c_str(), "a");
+    if (file_ == nullptr) {
+        error = "cannot reopen " + path_ + ": " + std::strerror(errno);
+        return false;
+    }
+    ++reopens_;
+    return true;
 }
 
 void JsonLinesWriter::write(const FlowRecord& r) {
+    if (file_ == nullptr) {
+        ++lost_;
+        return;
+    }
     append_flow_json(buffer_, r);
     ++records_;
     if (buffer_.size() >= kFlushBytes) {

@@ -18,6 +18,12 @@ class JsonLinesWriter {
     void write(const FlowRecord& r);
     // Writes out the buffer; false (with `error`) when the file could not take it all.
     [[nodiscard]] bool flush(std::string& error);
+    // Log rotation (SIGHUP): flushes, closes and opens the same path again, so that lines go to
+    // a new file once the old one has been renamed. Stdout is left alone. False (with `error`)
+    // when the new file cannot be opened; lines are then dropped and counted until a reopen works.
+    [[nodiscard]] bool reopen(std::string& error);
+    [[nodiscard]] std::uint64_t reopens() const { return reopens_; }
+    [[nodiscard]] std::uint64_t lost() const { return lost_; }
 
     [[nodiscard]] std::uint64_t records() const { return records_; }
 
@@ -29,6 +35,8 @@ class JsonLinesWriter {
     std::string path_;
     std::string buffer_;
     std::uint64_t records_{0};
+    std::uint64_t reopens_{0};
+    std::uint64_t lost_{0};  // records with no file to go to, after a failed reopen
 };
 
 }  // namespace spanflow

@@ -25,10 +25,21 @@ bool UdpTransport::open(const std::vector<SocketAddress>& collectors, std::strin
         // as ECONNREFUSED on a later send and is counted. Where there is no route yet, the socket
         // stays unconnected and sends are tried anyway: the route may come.
         const bool connected = connect(fd, c.get(), c.length) == 0;
+        if (!connected) {
+            // Bound now, so the local port is known from the start: the capture side leaves
+            // the probe's own datagrams out by it.
+            SocketAddress any;
+            any.storage.ss_family = static_cast<sa_family_t>(c.family());
+            any.length = c.length;
+            (void)bind(fd, any.get(), any.length);
+        }
         sockets_.push_back(fd);
         stats_.push_back(CollectorStats{});
         stats_.back().address = c;
         stats_.back().connected = connected;
+        SocketAddress& local = stats_.back().local;
+        local.length = sizeof local.storage;
+        if (getsockname(fd, local.get(), &local.length) != 0) local.length = 0;
     }
     return true;
 }
@@ -71,6 +82,7 @@ void UdpTransport::send(std::span<const std::uint8_t> datagram) {
             }
             ++s.send_errors;
             s.last_error = std::strerror(err);
+            s.last_errno = err;
             break;
         }
     }

@@ -24,6 +24,8 @@ struct CollectorStats {
     std::uint64_t send_errors{0};  // datagrams not sent
     std::uint64_t refused{0};      // ICMP port unreachable reports: nothing listens there
     std::string last_error;        // strerror of the latest failure, for the report
+    int last_errno{0};             // ... and its errno
+    SocketAddress local;           // the socket's own address and port (port always known)
     bool congested{false};         // the last wait for buffer space ran out: do not wait again yet
     bool connected{false};         // connect() succeeded: send(), and refusals are reported
 };

@@ -1,12 +1,15 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <grp.h>
+#include <pwd.h>
+
 #include <charconv>
 #include <cmath>
 #include <optional>
 
 #include "export/wire/netflow_v5.hpp"
-#include "probe/app/pipeline.hpp"
+#include "probe/runtime/pipeline.hpp"
 #include "probe/app/probe_config.hpp"
 
 #ifndef SPANFLOW_VERSION
@@ -58,6 +61,35 @@ Checked seconds(const std::string& option, const std::string& text, Duration& ou
     return {};
 }
 
+// libpcap refuses less than a link header; 262144 is its MAXIMUM_SNAPLEN.
+constexpr std::uint64_t kMinSnaplen = 64;
+constexpr std::uint64_t kMaxSnaplen = 262144;
+constexpr std::uint64_t kMinBufferBytes = 1 << 20;
+constexpr std::uint64_t kMaxBufferBytes = (std::uint64_t{1} << 31) - 1;  // libpcap takes an int
+constexpr std::size_t kMaxInterfaceName = 16;                            // IFNAMSIZ
+
+// BYTES with an optional K, M or G suffix (powers of 1024): 64M.
+Checked byte_size(const std::string& option, const std::string& text, std::uint64_t& out) {
+    std::string digits = text;
+    std::uint64_t unit = 1;
+    if (!digits.empty()) {
+        switch (digits.back()) {
+            case 'K': case 'k': unit = 1ull << 10; break;
+            case 'M': case 'm': unit = 1ull << 20; break;
+            case 'G': case 'g': unit = 1ull << 30; break;
+            default: break;
+        }
+        if (unit != 1) digits.pop_back();
+    }
+    auto v = parse_whole(digits);
+    if (!v || *v > kMaxBufferBytes / unit || *v * unit < kMinBufferBytes || *v * unit > kMaxBufferBytes)
+        return {fmt::format("{}: '{}' is not allowed; give bytes from 1M to 2047M (K, M and G "
+                            "suffixes allowed)",
+                            option, text)};
+    out = *v * unit;
+    return {};
+}
+
 }  // namespace
 
 CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::string& message) {
@@ -72,8 +104,32 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     std::string max_flows = "1048576", ifindex = "0", engine_id = "0", engine_type = "0";
     std::string max_datagram = "1400", domain = "0", refresh_packets = "20", refresh_seconds = "60";
     std::string workers = std::to_string(default_worker_count()), ring_size = "256";
+    std::vector<std::string> interfaces, filter_words;
+    std::string snaplen = "256", buffer_size = "64M";
+    bool no_promisc = false;
     app.add_option("-r,--read", config.read_path, "Replay this capture file (pcap or pcapng)")
         ->option_text("FILE");
+    app.add_option("-i,--interface", interfaces,
+                   "Capture live on this interface; repeat for more. [IFINDEX:]NAME gives the "
+                   "ifIndex its flows carry (default: its kernel ifindex)")
+        ->option_text("[IFINDEX:]NAME")
+        ->take_all()
+        ->allow_extra_args(false);
+    app.add_flag("--no-promisc", no_promisc, "Live: do not put the interfaces in promiscuous mode");
+    app.add_option("--snaplen", snaplen, "Live: bytes captured of each packet")
+        ->option_text("BYTES [256]");
+    app.add_option("--buffer-size", buffer_size,
+                   "Live: the kernel's capture buffer per interface (K, M, G suffixes)")
+        ->option_text("BYTES [64M]");
+    app.add_option("--user", config.user,
+                   "Once captures and sockets are open, run as this user, keeping only the "
+                   "capabilities a capture reopen needs")
+        ->option_text("NAME");
+    app.add_option("--group", config.group, "... and this group (default: the user's)")
+        ->option_text("NAME");
+    app.add_option("filter", filter_words,
+                   "A capture filter in tcpdump syntax (pcap-filter(7)), for -i and -r alike")
+        ->option_text("FILTER...");
     app.add_option("-n,--collector", collectors,
                    "Send exports to this collector, ADDR:PORT or [IPv6]:PORT; repeat for more")
         ->option_text("ADDR:PORT")
@@ -197,10 +253,83 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
         }
         config.collectors.push_back(*addr);
     }
-    if (config.read_path.empty()) {
+    const bool live = !interfaces.empty();
+    if (config.read_path.empty() && !live) {
         checks.push_back(
-            {"--read: a capture file is required (-r FILE); live capture is not "
-             "built yet"});
+            {"--read/--interface: nothing to read; give a capture file (-r FILE) or interfaces "
+             "(-i NAME)"});
+    }
+    if (!config.read_path.empty() && live) {
+        checks.push_back({"--interface: not allowed with --read; give a capture file or "
+                          "interfaces, not both"});
+    }
+    for (const std::string& text : interfaces) {
+        InterfaceSpec spec;
+        spec.name = text;
+        // [IFINDEX:]NAME, as softflowd spells it. Interface names cannot contain ':' here
+        // (IFNAMSIZ names with an alias suffix are not separate interfaces to AF_PACKET).
+        if (auto colon = text.find(':'); colon != std::string::npos) {
+            spec.name = text.substr(colon + 1);
+            Checked c = whole_in_range("--interface", text.substr(0, colon), 1,
+                                       v5 ? wire::v5::kMaxIfIndex : kMax32, v);
+            if (!c.ok()) {
+                checks.push_back({fmt::format(
+                    "--interface: '{}' is not allowed; give NAME or IFINDEX:NAME with an "
+                    "ifIndex from 1 to {}",
+                    text, v5 ? wire::v5::kMaxIfIndex : kMax32)});
+                continue;
+            }
+            spec.ifindex = static_cast<std::uint32_t>(v);
+        }
+        if (spec.name.empty() || spec.name.size() >= kMaxInterfaceName) {
+            checks.push_back({fmt::format(
+                "--interface: '{}' is not allowed; give an interface name of 1 to {} characters",
+                text, kMaxInterfaceName - 1)});
+            continue;
+        }
+        for (const InterfaceSpec& other : config.interfaces) {
+            if (other.name == spec.name)
+                checks.push_back({fmt::format(
+                    "--interface: '{}' is given twice; each interface is captured once",
+                    spec.name)});
+        }
+        config.interfaces.push_back(spec);
+    }
+    for (const char* option : {"--snaplen", "--buffer-size", "--no-promisc"}) {
+        if (app.count(option) != 0 && !live)
+            checks.push_back({fmt::format("{}: not allowed with --read; it applies to live "
+                                          "capture (-i) only",
+                                          option)});
+    }
+    if (app.count("--ifindex") != 0 && live)
+        checks.push_back({"--ifindex: not allowed with --interface; give each interface's "
+                          "ifIndex as -i IFINDEX:NAME"});
+    checks.push_back(whole_in_range("--snaplen", snaplen, kMinSnaplen, kMaxSnaplen, v));
+    config.live.snaplen = static_cast<int>(v);
+    checks.push_back(byte_size("--buffer-size", buffer_size, v));
+    config.live.buffer_bytes = static_cast<int>(v);
+    config.live.promiscuous = !no_promisc;
+    for (std::size_t i = 0; i < filter_words.size(); ++i)
+        config.filter += (i == 0 ? "" : " ") + filter_words[i];
+    config.live.filter = config.filter;
+    if (!config.user.empty()) {
+        const passwd* pw = getpwnam(config.user.c_str());
+        if (pw == nullptr) {
+            checks.push_back({fmt::format("--user: '{}' is not a user on this machine",
+                                          config.user)});
+        } else {
+            config.uid = static_cast<long>(pw->pw_uid);
+            config.gid = static_cast<long>(pw->pw_gid);
+        }
+    }
+    if (!config.group.empty()) {
+        const group* gr = getgrnam(config.group.c_str());
+        if (gr == nullptr) {
+            checks.push_back({fmt::format("--group: '{}' is not a group on this machine",
+                                          config.group)});
+        } else {
+            config.gid = static_cast<long>(gr->gr_gid);
+        }
     }
     if (config.collectors.empty() && config.write_path.empty()) {
         checks.push_back(

@@ -1,20 +1,12 @@
-// spanflow: the probe's entry point. Parses options, installs the shutdown signals and runs.
+// spanflow: the probe's entry point. Parses options, then runs with the signals taken on the main
+// thread (probe/app/run.hpp).
 #include <fmt/format.h>
-#include <signal.h>
-
-#include <atomic>
 
 #include "probe/app/probe_config.hpp"
-#include "probe/app/replay.hpp"
-
-namespace {
-std::atomic<bool> g_stop{false};
-extern "C" void on_stop_signal(int) {
-    g_stop.store(true, std::memory_order_relaxed);
-}
-}  // namespace
+#include "probe/app/run.hpp"
 
 int main(int argc, char** argv) {
+    spanflow::block_run_signals();
     spanflow::ProbeConfig config;
     std::string message;
     switch (spanflow::parse_command_line(argc, argv, config, message)) {
@@ -26,10 +18,5 @@ int main(int argc, char** argv) {
         case spanflow::CliOutcome::run:
             break;
     }
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-    return spanflow::run_replay(config, g_stop);
+    return spanflow::run_probe(config);
 }

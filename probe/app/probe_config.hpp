@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/pcap_live_source.hpp"
 #include "export/export_path.hpp"
 #include "probe/core/socket_address.hpp"
 #include "probe/flow/flow_shard.hpp"
@@ -14,8 +15,21 @@ namespace spanflow {
 inline constexpr std::uint64_t kMaxWorkers = 1024;
 inline constexpr std::uint64_t kMaxRingSlots = 65536;
 
+// One -i: an interface to capture, and the ifIndex its flows carry (0: its kernel ifindex, taken
+// at start).
+struct InterfaceSpec {
+    std::string name;
+    std::uint32_t ifindex{0};
+};
+
 struct ProbeConfig {
     std::string read_path;                  // -r: capture file to replay
+    std::vector<InterfaceSpec> interfaces;  // -i, repeatable: live capture
+    std::string filter;                     // trailing arguments: a capture filter (tcpdump)
+    PcapLiveOptions live{};                 // --snaplen, --no-promisc, --buffer-size
+    // --user/--group: the ids to run as once captures and sockets are open; -1 keeps them.
+    std::string user, group;
+    long uid{-1}, gid{-1};
     std::vector<SocketAddress> collectors;  // -n, repeatable: every datagram goes to each
     std::string write_path;                 // -w: JSON lines; "-" is stdout; empty: none
     FlowTimeouts timeouts{};

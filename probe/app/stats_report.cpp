@@ -2,29 +2,68 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include "export/export_path.hpp"
 
 namespace spanflow {
 
 void print_report(std::FILE* out, const ReportInputs& in) {
-    const DecodeStats& d = in.decode;
-    const FlowShardStats& f = in.flows;
     auto line = [out](int indent, std::string_view label, std::uint64_t value) {
         fmt::print(out, "{:{}}{:<{}} {:>12}\n", "", indent, label, 40 - indent, value);
     };
+    const auto& cells = in.board.captures();
+    const bool live = !in.config.interfaces.empty();
+    std::string header;
+    for (const CaptureCell& c : cells) {
+        if (!header.empty()) header += ", ";
+        header += live ? fmt::format("{} (ifIndex {}, {})", c.name, c.ifindex,
+                                     link_type_name(c.link))
+                       : fmt::format("{} ({})", c.name, link_type_name(c.link));
+    }
+    fmt::print(out, "spanflow: {} {}{}\n", live ? "live capture on" : "replay of", header,
+               in.running ? fmt::format(" (running {:.1f} s)", in.elapsed_seconds) : "");
+    line(2, "flow workers", in.pipeline.workers());
 
-    fmt::print(out, "spanflow: replay of {} ({})\n", in.config.read_path,
-               link_type_name(in.source.link_type()));
-    line(2, "flow workers", in.config.workers);
-    line(2, "packets read", in.source.packets_read());
-    if (in.source.packets_bad_time() != 0)
-        line(4, "skipped, timestamp out of range", in.source.packets_bad_time());
-    line(4, "decoded into flows", d.decoded);
+    DecodeStats d;
+    std::uint64_t own = 0;
+    const DispatchStats dispatch = in.pipeline.dispatch_stats();
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+        const CaptureLoopStats s = cells[i].stats.read();
+        d.packets += s.decode.packets;
+        d.decoded += s.decode.decoded;
+        for (std::size_t r = 0; r < d.rejected.size(); ++r) d.rejected[r] += s.decode.rejected[r];
+        own += s.own_exports_skipped;
+        const CaptureStats& c = s.capture;
+        if (live) {
+            const DispatchStats mine = in.pipeline.runs_to_completion()
+                                           ? DispatchStats{}
+                                           : in.pipeline.producer(static_cast<unsigned>(i)).stats();
+            fmt::print(out, "  interface {} (ifIndex {})\n", cells[i].name, cells[i].ifindex);
+            line(4, "packets received", c.received);
+            line(4, "dropped by the kernel (buffer full)", c.dropped_kernel);
+            line(4, "dropped by the interface", c.dropped_interface);
+            line(4, "dropped, worker ring full", mine.dropped_ring_full);
+            line(4, "capture reopened", c.reopens);
+        } else {
+            line(2, "packets read", c.received);
+            if (c.skipped_bad_time != 0)
+                line(4, "skipped, timestamp out of range", c.skipped_bad_time);
+            if (!in.config.filter.empty()) line(4, "left out by the capture filter", c.filtered_out);
+        }
+    }
+    if (live) line(2, "packets decoded", d.packets);
+    line(4, "decoded into flows", d.decoded - own);
     line(4, "rejected", d.rejected_total());
     for (std::size_t r = 1; r < kDecodeReasonCount; ++r) {
         if (d.rejected[r] != 0)
             line(6, decode_reason_name(static_cast<DecodeReason>(r)), d.rejected[r]);
     }
+    if (own != 0 || live) line(4, "left out, this probe's own exports", own);
+    if (!live && dispatch.dropped_ring_full != 0)
+        line(2, "dropped, worker ring full", dispatch.dropped_ring_full);
+
+    const FlowShardStats f = in.pipeline.flow_stats();
     line(2, "layer-3 bytes in flows", f.bytes);
     line(2, "flows created", f.flows_created);
     std::uint64_t ended = 0;
@@ -40,26 +79,36 @@ void print_report(std::FILE* out, const ReportInputs& in) {
             line(4, end_reason_name(reason), n);
         }
     }
-    if (const ExportStats* e = in.exported; e != nullptr) {
+    if (in.running) line(2, "flows in the cache now", f.flows_created - ended);
+    const ExportCounters x = in.sink.counters();
+    if (!in.config.collectors.empty()) {
+        const ExportStats& e = x.exported;
         const int version = in.config.exporting.version;
-        line(2, fmt::format("{} records exported", ExportPath::format_name(version)), e->records);
-        line(4, "datagrams", e->datagrams);
-        if (version == 5) line(4, "IPv6 flows skipped (v5 is IPv4 only)", e->ipv6_skipped);
-        if (version != 5) line(4, "datagrams carrying templates", e->template_sends);
-        if (e->uptime_rebased != 0)
-            line(4, "sysUptime origin moved (capture spans >49 days)", e->uptime_rebased);
-        for (const CollectorStats& c : in.transport.collectors()) {
+        line(2, fmt::format("{} records exported", ExportPath::format_name(version)), e.records);
+        line(4, "datagrams", e.datagrams);
+        if (version == 5) line(4, "IPv6 flows skipped (v5 is IPv4 only)", e.ipv6_skipped);
+        if (version != 5) line(4, "datagrams carrying templates", e.template_sends);
+        if (e.uptime_rebased != 0)
+            line(4, "sysUptime origin moved (capture spans >49 days)", e.uptime_rebased);
+        for (std::size_t i = 0; i < in.sink.collector_count(); ++i) {
+            const CollectorCounters c = in.sink.collector(i);
+            const std::string error =
+                c.send_errors != 0 ? fmt::format(" ({})", std::strerror(static_cast<int>(c.last_errno)))
+                                   : std::string();
             fmt::print(out, "    collector {}: {} datagrams sent, {} send errors{}{}\n",
-                       c.address.to_string(), c.datagrams_sent, c.send_errors,
-                       c.send_errors ? " (" + c.last_error + ")" : std::string(),
+                       in.transport.collectors()[i].address.to_string(), c.datagrams_sent,
+                       c.send_errors, error,
                        c.refused ? fmt::format(", {} refused (port unreachable: collector down?)",
                                                c.refused)
                                  : std::string());
         }
     }
     if (!in.config.write_path.empty()) {
-        line(2, "JSON records written", in.json_records);
+        line(2, "JSON records written", x.json_records);
+        if (x.json_reopens != 0) line(4, "file reopened (SIGHUP)", x.json_reopens);
+        if (x.json_lost != 0) line(4, "lost, file could not be reopened", x.json_lost);
     }
+    std::fflush(out);
 }
 
 }  // namespace spanflow

@@ -1,27 +1,27 @@
-// The statistics report printed on stderr at the end of a run: what was read, what decode
-// rejected and why, how flows began and ended, and what was exported where.
+// The statistics report printed on stderr at the end of a run, and on SIGUSR1 while it runs:
+// what was read or captured (per interface, with every drop counter), what decode rejected and
+// why, how flows began and ended, and what was exported where. It reads the statistics board
+// only, so it can run on any thread while the capture, worker and exporter threads work.
 #pragma once
 
-#include <cstdint>
 #include <cstdio>
 
-#include "capture/pcap_file_source.hpp"
-#include "export/export_stats.hpp"
 #include "export/udp_transport.hpp"
+#include "probe/app/export_sink.hpp"
 #include "probe/app/probe_config.hpp"
-#include "probe/decode/decode_reason.hpp"
-#include "probe/flow/flow_shard.hpp"
+#include "probe/runtime/pipeline.hpp"
+#include "probe/runtime/stats_board.hpp"
 
 namespace spanflow {
 
 struct ReportInputs {
     const ProbeConfig& config;
-    const PcapFileSource& source;
-    const DecodeStats& decode;
-    const FlowShardStats& flows;
-    const ExportStats* exported;  // null without collectors
-    const UdpTransport& transport;
-    std::uint64_t json_records;
+    const StatsBoard& board;
+    const Pipeline& pipeline;
+    const ExportSink& sink;
+    const UdpTransport& transport;  // collector addresses (fixed after start)
+    bool running{false};            // SIGUSR1: the run goes on
+    double elapsed_seconds{0};
 };
 
 void print_report(std::FILE* out, const ReportInputs& in);

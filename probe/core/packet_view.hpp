@@ -15,6 +15,9 @@ struct PacketView {
     std::uint32_t captured_bytes{0};  // bytes present at data
     std::uint32_t wire_bytes{0};      // length on the wire, before any snaplen cut
     Timestamp ts{};
+    // The clock this packet arrived at, stamped by the capture loop before decode (replay: the
+    // newest packet time so far, PacketClock::stamp; live: the wall clock). Decode copies it.
+    Timestamp clock{};
     std::uint32_t ifindex{0};
 };
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 
 namespace spanflow {
@@ -43,6 +44,20 @@ class PacketClock {
         if (!started_) start_ = now_ = t;
         if (t > now_) now_ = t;
         started_ = true;
+    }
+    // Stamps every view of `batch` with the clock at its arrival: the newest time up to and
+    // including it. Every packet read advances the clock, whether decode keeps it or not.
+    template <class Batch>
+    void stamp(Batch& batch) {
+        if (batch.count == 0) return;
+        observe(batch.packets[0].ts);  // starts the clock at the first packet of the run
+        Timestamp now = now_;          // kept in a register for the batch
+        for (std::size_t i = 0; i < batch.count; ++i) {
+            auto& v = batch.packets[i];
+            if (v.ts > now) now = v.ts;
+            v.clock = now;
+        }
+        now_ = now;
     }
     [[nodiscard]] bool started() const { return started_; }
     [[nodiscard]] Timestamp now() const { return now_; }

@@ -364,7 +364,7 @@ bool decode_fast(const PacketView& pkt, PacketMeta& m) {
     const std::uint8_t protocol = p[kIp + 9];
     if (protocol != kProtoTcp && protocol != kProtoUdp) return false;
     // Each field written once, the key's unused address bytes zeroed, instead of clearing the
-    // whole PacketMeta first: the clock is the caller's to write.
+    // whole PacketMeta first.
     m.key = FlowKey{};
     std::memcpy(m.key.src_addr.data(), p + kIp + 12, 4);
     std::memcpy(m.key.dst_addr.data(), p + kIp + 16, 4);
@@ -387,6 +387,7 @@ bool decode_fast(const PacketView& pkt, PacketMeta& m) {
     std::memcpy(m.dst_mac.data(), p, 6);
     std::memcpy(m.src_mac.data(), p + 6, 6);
     m.ts = pkt.ts;
+    m.clock = pkt.clock;
     return true;
 }
 
@@ -400,6 +401,7 @@ DecodeReason decode_packet(LinkType link, const PacketView& pkt, PacketMeta& m) 
 DecodeReason decode_packet_walk(LinkType link, const PacketView& pkt, PacketMeta& m) {
     m = PacketMeta{};
     m.ts = pkt.ts;
+    m.clock = pkt.clock;
     m.key.ifindex = pkt.ifindex;
     Bytes b{pkt.data, pkt.captured_bytes};
     L3Start l3 = link_walk(link, b, m);
@@ -427,23 +429,16 @@ DecodeReason decode_packet_walk(LinkType link, const PacketView& pkt, PacketMeta
     }
 }
 
-std::size_t Decoder::decode_batch(const PacketBatch& batch, PacketClock& clock, PacketMeta* out) {
-    if (batch.count == 0) return 0;
-    clock.observe(batch.packets[0].ts);  // starts the clock at the first packet of the run
-    Timestamp now = clock.now();         // the clock, kept in a register for the batch
+std::size_t Decoder::decode_batch(const PacketBatch& batch, PacketMeta* out) {
     std::size_t n = 0;
     for (std::size_t i = 0; i < batch.count; ++i) {
-        const PacketView& pkt = batch.packets[i];
-        now = std::max(now, pkt.ts);
-        DecodeReason r = decode_packet(link_, pkt, out[n]);
+        DecodeReason r = decode_packet(link_, batch.packets[i], out[n]);
         if (r == DecodeReason::ok) {
-            out[n].clock = now;
             ++n;
         } else {
             ++stats_.rejected[static_cast<std::size_t>(r)];
         }
     }
-    clock.observe(now);
     stats_.packets += batch.count;
     stats_.decoded += n;
     return n;

@@ -25,10 +25,10 @@ class Decoder {
   public:
     explicit Decoder(LinkType link) : link_(link) {}
 
-    // Decodes a batch into `out` (room for kBatchSize), advancing `clock` with every packet read,
-    // rejected ones included, and stamping each decoded packet with the clock at its arrival.
+    // Decodes a batch into `out` (room for kBatchSize). Each PacketMeta takes its view's time
+    // and arrival clock as they are: decode reads no clock and knows no time policy.
     // Returns how many PacketMetas were written.
-    std::size_t decode_batch(const PacketBatch& batch, PacketClock& clock, PacketMeta* out);
+    std::size_t decode_batch(const PacketBatch& batch, PacketMeta* out);
 
     [[nodiscard]] const DecodeStats& stats() const { return stats_; }
     [[nodiscard]] LinkType link_type() const { return link_; }

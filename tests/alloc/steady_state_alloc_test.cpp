@@ -19,7 +19,7 @@
 
 #include "bench/traffic.hpp"
 #include "probe/app/export_sink.hpp"
-#include "probe/app/pipeline.hpp"
+#include "probe/runtime/pipeline.hpp"
 #include "probe/decode/decoder.hpp"
 #include "tests/unit/udp_receiver.hpp"
 
@@ -94,7 +94,7 @@ TEST_CASE("the steady-state packet path allocates nothing") {
     ExportPath exporter(transport, ExportConfig{});
     JsonLinesWriter json;
     REQUIRE(json.open("/dev/null", error));
-    ExportSink sink(&json, &exporter);
+    ExportSink sink(&json, &exporter, transport, /*live=*/true);  // live: timed flushes too
 
     PipelineConfig config;
     config.workers = 2;
@@ -121,7 +121,8 @@ TEST_CASE("the steady-state packet path allocates nothing") {
                 next = (next + 1) % kFrames;
             }
             batch.count = kBatchSize;
-            std::size_t n = decoder.decode_batch(batch, clock, metas);
+            clock.stamp(batch);
+            std::size_t n = decoder.decode_batch(batch, metas);
             pipeline.dispatch(metas, n, clock);
         }
     };

@@ -7,7 +7,7 @@
 #include <functional>
 #include <vector>
 
-#include "probe/app/pipeline.hpp"
+#include "probe/runtime/pipeline.hpp"
 #include "probe/core/flow_key.hpp"
 
 namespace {

@@ -14,7 +14,7 @@
 
 using spanflow::PcapFileSource;
 using spanflow::PcapReader;
-using spanflow::ReadStatus;
+using spanflow::PollStatus;
 
 namespace {
 constexpr PcapReader kReaders[] = {PcapReader::mapped, PcapReader::libpcap};
@@ -103,7 +103,7 @@ struct Replay {
     spanflow::LinkType link{};
     std::vector<std::size_t> batch_sizes;
     std::vector<Packet> packets;
-    ReadStatus status{};
+    PollStatus status{};
     std::string error;
     std::uint64_t read{0};
     std::uint64_t bad_time{0};
@@ -119,7 +119,7 @@ Replay replay(const std::string& path, PcapReader want, std::uint32_t ifindex = 
     r.link = src->link_type();
     spanflow::PacketBatch batch;
     do {
-        r.status = src->next_batch(batch);
+        r.status = src->poll(batch);
         r.batch_sizes.push_back(batch.count);
         for (std::size_t i = 0; i < batch.count; ++i) {
             const auto& v = batch.packets[i];
@@ -127,7 +127,7 @@ Replay replay(const std::string& path, PcapReader want, std::uint32_t ifindex = 
                 {v.captured_bytes, v.wire_bytes, v.ts.ns, v.ifindex,
                  std::string(reinterpret_cast<const char*>(v.data), v.captured_bytes)});
         }
-    } while (r.status == ReadStatus::ok);
+    } while (r.status == PollStatus::packets);
     r.error = src->error();
     r.read = src->packets_read();
     r.bad_time = src->packets_bad_time();
@@ -164,14 +164,14 @@ Replay same_from_both(const std::string& path) {
 }
 
 // Reads every batch; returns the packets seen and the final status.
-std::pair<std::size_t, ReadStatus> read_all(PcapFileSource& src) {
+std::pair<std::size_t, PollStatus> read_all(PcapFileSource& src) {
     spanflow::PacketBatch batch;
     std::size_t n = 0;
-    ReadStatus st;
+    PollStatus st;
     do {
-        st = src.next_batch(batch);
+        st = src.poll(batch);
         n += batch.count;
-    } while (st == ReadStatus::ok);
+    } while (st == PollStatus::packets);
     return {n, st};
 }
 
@@ -222,7 +222,7 @@ TEST_SUITE("capture") {
                 REQUIRE(src != nullptr);
                 CHECK(src->reader() == want);
                 spanflow::PacketBatch batch;
-                CHECK(src->next_batch(batch) == ReadStatus::end);
+                CHECK(src->poll(batch) == PollStatus::end);
                 REQUIRE(batch.count == 1);
                 CHECK(batch.packets[0].ts.ns == 1'700'000'000LL * 1'000'000'000 + want_ns);
                 CHECK(batch.packets[0].ifindex == 5);
@@ -243,7 +243,7 @@ TEST_SUITE("capture") {
                 bool pcapng = std::string_view(name).ends_with(".pcapng");
                 CHECK(src->reader() == (pcapng ? PcapReader::libpcap : want));
                 auto [n, st] = read_all(*src);
-                CHECK(st == ReadStatus::end);
+                CHECK(st == PollStatus::end);
                 CHECK(n == src->packets_read());
                 CHECK(n > 0);
             }
@@ -257,7 +257,7 @@ TEST_SUITE("capture") {
             auto src = PcapFileSource::open(capture("error-truncated.pcap"), 0, error, want);
             REQUIRE(src != nullptr);
             auto [n, st] = read_all(*src);
-            CHECK(st == ReadStatus::error);
+            CHECK(st == PollStatus::error);
             CHECK(n == 4);
             CHECK(src->error().rfind("packet 5: ", 0) == 0);
         }
@@ -299,7 +299,7 @@ TEST_SUITE("capture") {
         Replay r = same_from_both(file.path());
         CHECK(r.reader == PcapReader::mapped);
         CHECK(r.batch_sizes == std::vector<std::size_t>{32, 32, 6});
-        CHECK(r.status == ReadStatus::end);
+        CHECK(r.status == PollStatus::end);
         REQUIRE(r.packets.size() == 70);
         CHECK(r.packets[69].captured_bytes == 109);
         CHECK(r.packets[69].wire_bytes == 60);  // below the captured length: handed out as is
@@ -366,7 +366,7 @@ TEST_SUITE("capture") {
         Replay r = same_from_both(file.path());
         CHECK(r.reader == PcapReader::mapped);
         CHECK(r.batch_sizes == std::vector<std::size_t>{32, 1});
-        CHECK(r.status == ReadStatus::error);
+        CHECK(r.status == PollStatus::error);
         CHECK(r.error ==
               "packet 34: truncated dump file; tried to read 16 header bytes, only got 10");
     }
@@ -378,7 +378,7 @@ TEST_SUITE("capture") {
         Replay r = same_from_both(file.path());
         CHECK(r.reader == PcapReader::mapped);
         CHECK(r.packets.size() == 1);
-        CHECK(r.status == ReadStatus::error);
+        CHECK(r.status == PollStatus::error);
         CHECK(r.error ==
               "packet 2: truncated dump file; tried to read 30 captured bytes, only got 29");
     }
@@ -389,7 +389,7 @@ TEST_SUITE("capture") {
             f.record(10, 0, 150, 150).record(11, 0, 100, 100).record(12, 0, 262144, 262144);
             TempFile file(f.bytes);
             Replay r = same_from_both(file.path());
-            CHECK(r.status == ReadStatus::end);
+            CHECK(r.status == PollStatus::end);
             REQUIRE(r.packets.size() == 3);
             CHECK(r.packets[0].captured_bytes == 100);
             CHECK(r.packets[0].wire_bytes == 150);
@@ -524,7 +524,7 @@ TEST_SUITE("capture") {
             std::remove(fifo.c_str());
             CHECK(r.reader == PcapReader::libpcap);
             CHECK(r.packets.size() == 40);
-            CHECK(r.status == ReadStatus::end);
+            CHECK(r.status == PollStatus::end);
         }
     }
 }

@@ -1,4 +1,4 @@
-#include "probe/app/pipeline.hpp"
+#include "probe/runtime/pipeline.hpp"
 
 #include <doctest/doctest.h>
 
@@ -130,7 +130,7 @@ TEST_SUITE("pipeline") {
                     FlowShardStats s = pipeline.flow_stats();
                     CHECK(s.packets == metas.size());
                     CHECK(s.flows_created == expected.size());
-                    CHECK(pipeline.capture_stats().dropped_ring_full == 0);
+                    CHECK(pipeline.dispatch_stats().dropped_ring_full == 0);
                 }
                 CHECK(sink.starts == 1);
                 CHECK(sink.finishes == 1);
@@ -157,12 +157,12 @@ TEST_SUITE("pipeline") {
             for (std::size_t j = 0; j < n; ++j) clock.observe(metas[i + j].ts);
             pipeline.dispatch(metas.data() + i, n, clock);
         }
-        CHECK(pipeline.capture_stats().waits_ring_full == 0);  // only the end of input waits
+        CHECK(pipeline.dispatch_stats().waits_ring_full == 0);  // only the end of input waits
         pipeline.finish(clock);
         pipeline.join();
         FlowShardStats s = pipeline.flow_stats();
         // Every packet is either in a flow or counted as dropped: none vanishes.
-        CHECK(s.packets + pipeline.capture_stats().dropped_ring_full == metas.size());
+        CHECK(s.packets + pipeline.dispatch_stats().dropped_ring_full == metas.size());
         std::uint64_t ended = 0;
         for (auto n : s.flows_ended) ended += n;
         CHECK(ended == s.flows_created);

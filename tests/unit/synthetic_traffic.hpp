@@ -1,5 +1,5 @@
 // Seeded synthetic traffic for the pipeline tests: decoded packets (PacketMetas stamped with the
-// packet clock, as Decoder::decode_batch stamps them) over many flows, with gaps long enough
+// packet clock, as PacketClock::stamp sets them) over many flows, with gaps long enough
 // for idle and active timeouts, TCP FIN/RST/SYN, IPv6 keys, VLANs, MACs, ToS, two ifindexes and
 // a few timestamps that go back.
 #pragma once

@@ -1,0 +1,283 @@
+#include "capture/pcap_live_source.hpp"
+
+#include <fmt/format.h>
+#include <net/if.h>
+#include <pcap/pcap.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include "capture/pcap_file_source.hpp"
+
+namespace spanflow {
+namespace {
+// The block timeout libpcap gives TPACKET_V3: how long a partly filled block may wait before the
+// kernel hands it over. 10 ms keeps a quiet link's packets moving without a wakeup per packet.
+constexpr int kBlockTimeoutMs = 10;
+constexpr std::chrono::seconds kStatsInterval{1};
+// ARPHRD_ values (linux/if_arp.h) of interfaces libpcap captures as Ethernet, for an interface
+// that is down at start, whose handle (and so its link type) cannot be had yet.
+constexpr int kArphrdEther = 1;
+constexpr int kArphrdLoopback = 772;
+
+void say(const std::string& text) {
+    fmt::print(stderr, "spanflow: {}\n", text);
+}
+
+int arphrd_type(const std::string& name) {
+    std::ifstream in("/sys/class/net/" + name + "/type");
+    int type = -1;
+    in >> type;
+    return type;
+}
+}  // namespace
+
+std::string interface_names() {
+    std::string names;
+    if (struct if_nameindex* list = ::if_nameindex()) {
+        for (struct if_nameindex* i = list; i->if_index != 0; ++i) {
+            if (!names.empty()) names += ", ";
+            names += i->if_name;
+        }
+        ::if_freenameindex(list);
+    }
+    return names.empty() ? "none" : names;
+}
+
+PcapLiveSource::PcapLiveSource(std::string name, std::uint32_t ifindex,
+                               const PcapLiveOptions& options)
+    : name_(std::move(name)),
+      ifindex_(ifindex),
+      options_(options),
+      arena_(std::make_unique<std::uint8_t[]>(kBatchSize *
+                                              static_cast<std::size_t>(options.snaplen))) {}
+
+PcapLiveSource::~PcapLiveSource() {
+    close_handle();
+}
+
+std::unique_ptr<PcapLiveSource> PcapLiveSource::open(const std::string& name,
+                                                     std::uint32_t ifindex,
+                                                     const PcapLiveOptions& options,
+                                                     std::string& error, LiveOpenError& why) {
+    why = LiveOpenError::none;
+    // "any" is libpcap's pseudo-interface for all of them (cooked link type); it has no ifindex.
+    const unsigned kernel_ifindex = name == "any" ? 0 : if_nametoindex(name.c_str());
+    if (kernel_ifindex == 0 && name != "any") {
+        error = fmt::format("interface '{}' does not exist; the interfaces here are: {}", name,
+                            interface_names());
+        why = LiveOpenError::no_such_interface;
+        return nullptr;
+    }
+    std::unique_ptr<PcapLiveSource> source(
+        new PcapLiveSource(name, ifindex != 0 ? ifindex : kernel_ifindex, options));
+    int rc = source->activate();
+    if (rc == PCAP_ERROR_PERM_DENIED) {
+        error = fmt::format(
+            "capture on {} is not permitted: run as root, or give the program CAP_NET_RAW "
+            "(setcap cap_net_raw,cap_net_admin+ep {})",
+            name, "/usr/local/bin/spanflow");
+        why = LiveOpenError::permission;
+        return nullptr;
+    }
+    if (rc == PCAP_ERROR_NO_SUCH_DEVICE) {
+        error = fmt::format("interface '{}' does not exist; the interfaces here are: {}", name,
+                            interface_names());
+        why = LiveOpenError::no_such_interface;
+        return nullptr;
+    }
+    if (rc == PCAP_ERROR_IFACE_NOT_UP) {
+        // Waited for; its link type is what libpcap would give an interface of its kind.
+        const int type = arphrd_type(name);
+        if (type != kArphrdEther && type != kArphrdLoopback) {
+            error = fmt::format("{} is down, and its link type cannot be known until it is up",
+                                name);
+            why = LiveOpenError::other;
+            return nullptr;
+        }
+        source->dlt_ = DLT_EN10MB;
+        source->link_ = LinkType::ethernet;
+        say(fmt::format("{}: interface is down; capture starts when it comes up", name));
+        source->said_waiting_ = true;
+        source->next_retry_ = std::chrono::steady_clock::now() + source->retry_;
+    } else if (rc < 0) {
+        error = source->error_;
+        why = source->error_.rfind("capture filter", 0) == 0 ? LiveOpenError::bad_filter
+                                                              : LiveOpenError::other;
+        return nullptr;
+    }
+    // The filter is compiled once, for the link type: a reopen uses the same program.
+    if (!source->filter_.active() && !options.filter.empty()) {
+        if (!source->filter_.compile(options.filter, source->dlt_, options.snaplen, error)) {
+            why = LiveOpenError::bad_filter;
+            return nullptr;
+        }
+    }
+    return source;
+}
+
+int PcapLiveSource::activate() {
+    char errbuf[PCAP_ERRBUF_SIZE] = {};
+    pcap_t* p = pcap_create(name_.c_str(), errbuf);
+    if (p == nullptr) {
+        error_ = fmt::format("{}: {}", name_, errbuf);
+        return PCAP_ERROR;
+    }
+    (void)pcap_set_snaplen(p, options_.snaplen);
+    (void)pcap_set_promisc(p, options_.promiscuous ? 1 : 0);
+    (void)pcap_set_timeout(p, kBlockTimeoutMs);
+    (void)pcap_set_buffer_size(p, options_.buffer_bytes);
+    (void)pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
+    int rc = pcap_activate(p);
+    if (rc < 0) {
+        // PCAP_ERROR_IFACE_NOT_UP, _NO_SUCH_DEVICE and _PERM_DENIED are the caller's to judge.
+        error_ = fmt::format("{}: {}", name_,
+                             rc == PCAP_ERROR ? pcap_geterr(p) : pcap_statustostr(rc));
+        pcap_close(p);
+        return rc;
+    }
+    const int dlt = pcap_datalink(p);
+    LinkType link{};
+    if (!link_type_from_dlt(dlt, link)) {
+        const char* dlt_name = pcap_datalink_val_to_name(dlt);
+        error_ = fmt::format("{}: unsupported link type {}", name_,
+                             dlt_name != nullptr ? dlt_name : std::to_string(dlt));
+        pcap_close(p);
+        return PCAP_ERROR;
+    }
+    if (opened_once_ && dlt != dlt_) {
+        error_ = fmt::format("{}: came back with another link type ({} instead of {})", name_, dlt,
+                             dlt_);
+        pcap_close(p);
+        return PCAP_ERROR;
+    }
+    dlt_ = dlt;
+    link_ = link;
+    if (!filter_.active() && !options_.filter.empty()) {
+        std::string error;
+        if (!filter_.compile(options_.filter, dlt_, options_.snaplen, error)) {
+            error_ = error;
+            pcap_close(p);
+            return PCAP_ERROR;
+        }
+    }
+    if (filter_.active() && pcap_setfilter(p, const_cast<bpf_program*>(filter_.program())) != 0) {
+        error_ = fmt::format("{}: cannot set the capture filter: {}", name_, pcap_geterr(p));
+        pcap_close(p);
+        return PCAP_ERROR;
+    }
+    if (pcap_setnonblock(p, 1, errbuf) != 0 || (fd_ = pcap_get_selectable_fd(p)) < 0) {
+        error_ = fmt::format("{}: cannot poll the capture: {}", name_, errbuf);
+        pcap_close(p);
+        return PCAP_ERROR;
+    }
+    nanoseconds_ = pcap_get_tstamp_precision(p) == PCAP_TSTAMP_PRECISION_NANO;
+    handle_ = p;
+    last_drop_ = last_ifdrop_ = 0;
+    next_stats_ = std::chrono::steady_clock::now() + kStatsInterval;
+    opened_once_ = true;
+    return rc;
+}
+
+void PcapLiveSource::close_handle() {
+    if (handle_ == nullptr) return;
+    update_kernel_stats();
+    pcap_close(handle_);
+    handle_ = nullptr;
+    fd_ = -1;
+}
+
+void PcapLiveSource::update_kernel_stats() {
+    if (handle_ == nullptr) return;
+    pcap_stat ps{};
+    if (pcap_stats(handle_, &ps) != 0) return;
+    // Differences of 32-bit counters: right across one wrap between two reads.
+    stats_.dropped_kernel += static_cast<std::uint32_t>(ps.ps_drop - last_drop_);
+    stats_.dropped_interface += static_cast<std::uint32_t>(ps.ps_ifdrop - last_ifdrop_);
+    last_drop_ = ps.ps_drop;
+    last_ifdrop_ = ps.ps_ifdrop;
+}
+
+void PcapLiveSource::lost(const std::string& why) {
+    close_handle();
+    say(fmt::format("{}: capture lost ({}); opening it again when the interface is back", name_,
+                    why));
+    retry_ = kFirstRetry;
+    next_retry_ = std::chrono::steady_clock::now() + retry_;
+}
+
+void PcapLiveSource::on_packet(unsigned char* user, const pcap_pkthdr* header,
+                               const unsigned char* bytes) {
+    auto* self = reinterpret_cast<PcapLiveSource*>(user);
+    PacketBatch& batch = *self->filling_;
+    const std::uint32_t caplen =
+        std::min<std::uint32_t>(header->caplen, static_cast<std::uint32_t>(self->options_.snaplen));
+    std::uint8_t* copy =
+        self->arena_.get() + batch.count * static_cast<std::size_t>(self->options_.snaplen);
+    std::memcpy(copy, bytes, caplen);
+    PacketView& v = batch.packets[batch.count++];
+    v.data = copy;
+    v.captured_bytes = caplen;
+    v.wire_bytes = header->len;
+    v.ts = Timestamp::from_sec_frac(header->ts.tv_sec, self->nanoseconds_
+                                                           ? header->ts.tv_usec
+                                                           : std::int64_t{header->ts.tv_usec} * 1000);
+    v.ifindex = self->ifindex_;
+}
+
+PollStatus PcapLiveSource::poll(PacketBatch& batch) {
+    batch.count = 0;
+    const auto now = std::chrono::steady_clock::now();
+    if (handle_ == nullptr) {
+        if (now < next_retry_) {
+            std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+                next_retry_ - now, kPollTimeout));
+            ++stats_.empty_polls;
+            return PollStatus::empty;
+        }
+        const bool was_open = opened_once_;
+        const int rc = activate();
+        if (rc < 0) {
+            retry_ = std::min(retry_ * 2, kMaxRetry);
+            next_retry_ = now + retry_;
+            ++stats_.empty_polls;
+            return PollStatus::empty;
+        }
+        if (was_open) {
+            ++stats_.reopens;
+            say(fmt::format("{}: capturing again (reopen {})", name_, stats_.reopens));
+        } else if (said_waiting_) {
+            say(fmt::format("{}: interface is up; capturing", name_));
+        }
+    }
+    if (now >= next_stats_) {
+        update_kernel_stats();
+        next_stats_ = now + kStatsInterval;
+    }
+    pollfd p{fd_, POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(kPollTimeout.count()));
+    if (ready <= 0) {
+        ++stats_.empty_polls;
+        return PollStatus::empty;
+    }
+    filling_ = &batch;
+    const int rc = pcap_dispatch(handle_, static_cast<int>(kBatchSize), on_packet,
+                                 reinterpret_cast<unsigned char*>(this));
+    filling_ = nullptr;
+    if (rc < 0) {
+        lost(rc == PCAP_ERROR ? pcap_geterr(handle_) : pcap_statustostr(rc));
+    } else if (rc == 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
+        lost("the socket reports an error");
+    }
+    stats_.received += batch.count;
+    if (batch.count == 0) {
+        ++stats_.empty_polls;
+        return PollStatus::empty;
+    }
+    return PollStatus::packets;
+}
+
+}  // namespace spanflow

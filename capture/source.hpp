@@ -1,0 +1,55 @@
+// The capture-source seam: what every backend (capture file, libpcap live, and the AF_XDP and
+// DPDK backends to come) offers the runtime's capture loop. The loop is a template on the source
+// type, picked once per run, so no packet pays for a virtual call:
+//
+//     for (;;) {
+//         PollStatus s = source.poll(batch);   // packets | empty (nothing yet) | end | error
+//         stamp clock, decode, hand to the flow shards
+//         source.release(batch);               // frames back to the fill ring / mbufs freed
+//         if (s == end || s == error) break;
+//     }
+//
+// A batch's views stay valid until release(); a source whose memory goes back to the kernel or a
+// NIC (AF_XDP fill ring, DPDK mbufs) does that in release(), one that copies does nothing there.
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <string>
+
+#include "probe/core/link_type.hpp"
+#include "probe/core/packet_view.hpp"
+
+namespace spanflow {
+
+enum class PollStatus : std::uint8_t {
+    packets,  // the batch holds packets and more may follow
+    empty,    // nothing arrived this poll (live: the poll timed out, or the interface is away)
+    end,      // the input ended cleanly; the batch holds its last packets (maybe none)
+    error,    // the input is damaged here; the batch holds the packets read before the damage
+};
+
+// What a source counts, 64-bit and cumulative for the whole run, whatever the backend's own
+// counters do (libpcap's are 32-bit, PACKET_STATISTICS clears on read). A field a backend has no
+// way to know stays 0; the report says which ones apply.
+struct CaptureStats {
+    std::uint64_t received{0};           // packets handed to the probe (after the capture filter)
+    std::uint64_t skipped_bad_time{0};   // file: records whose time is before 1970 or after 2242
+    std::uint64_t filtered_out{0};       // file: packets the capture filter did not keep
+    std::uint64_t dropped_kernel{0};     // live: the kernel's buffer was full (pcap ps_drop)
+    std::uint64_t dropped_interface{0};  // live: the interface or driver dropped (ps_ifdrop)
+    std::uint64_t reopens{0};            // live: times the handle was opened again
+    std::uint64_t empty_polls{0};        // live: polls that found nothing
+};
+
+// A capture source, as the runtime's capture loop uses it.
+template <class S>
+concept CaptureSource = requires(S& s, const S& cs, PacketBatch& batch) {
+    { s.poll(batch) } -> std::same_as<PollStatus>;
+    { s.release(batch) };
+    { cs.link_type() } -> std::same_as<LinkType>;
+    { cs.stats() } -> std::same_as<CaptureStats>;
+    { cs.error() } -> std::convertible_to<std::string>;  // after PollStatus::error
+};
+
+}  // namespace spanflow

@@ -1,0 +1,316 @@
+#include "probe/app/run.hpp"
+
+#include <cap-ng.h>
+#include <netinet/in.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "capture/pcap_file_source.hpp"
+#include "capture/pcap_live_source.hpp"
+#include "export/export_path.hpp"
+#include "export/json_lines_writer.hpp"
+#include "probe/app/export_sink.hpp"
+#include "probe/app/stats_report.hpp"
+#include "probe/runtime/capture_loop.hpp"
+#include "probe/runtime/live_clock.hpp"
+#include "probe/runtime/own_exports.hpp"
+#include "probe/runtime/pipeline.hpp"
+#include "probe/runtime/stats_board.hpp"
+
+namespace spanflow {
+namespace {
+
+void error_line(const std::string& text) {
+    fmt::print(stderr, "spanflow: {}\n", text);
+}
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+// How often the main thread looks whether the captures have ended, between signals.
+constexpr auto kSignalWait = std::chrono::milliseconds{100};
+// A capture file's records are at most libpcap's MAXIMUM_SNAPLEN: the filter is compiled for it.
+constexpr int kFileSnaplen = 262144;
+
+// The machine's physical memory in GiB, or 0 when the system does not say.
+double physical_memory_gib() {
+    const long pages = sysconf(_SC_PHYS_PAGES);
+    const long page_size = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page_size <= 0) return 0;
+    return static_cast<double>(pages) * static_cast<double>(page_size) / kGiB;
+}
+
+sigset_t run_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGINT, SIGTERM, SIGUSR1, SIGHUP}) sigaddset(&set, s);
+    return set;
+}
+
+// The probe's own export datagrams as flow keys, to leave out of live capture.
+OwnExports own_exports_of(const UdpTransport& transport) {
+    std::vector<OwnExportFlow> flows;
+    auto copy_addr = [](const SocketAddress& a, std::array<std::uint8_t, 16>& out) {
+        if (a.family() == AF_INET6) {
+            std::memcpy(out.data(), &reinterpret_cast<const sockaddr_in6*>(a.get())->sin6_addr,
+                        16);
+        } else {
+            std::memcpy(out.data(), &reinterpret_cast<const sockaddr_in*>(a.get())->sin_addr, 4);
+        }
+    };
+    for (const CollectorStats& c : transport.collectors()) {
+        OwnExportFlow f;
+        f.ip_version = c.address.family() == AF_INET6 ? 6 : 4;
+        copy_addr(c.address, f.dst_addr);
+        f.dst_port = static_cast<std::uint16_t>(c.address.port());
+        if (c.local.length != 0) {
+            copy_addr(c.local, f.src_addr);
+            f.src_port = static_cast<std::uint16_t>(c.local.port());
+        }
+        f.any_src_addr = f.src_addr == std::array<std::uint8_t, 16>{};
+        flows.push_back(f);
+    }
+    return OwnExports(std::move(flows));
+}
+
+// --user/--group: from here on, this process runs as that user, with CAP_NET_RAW and
+// CAP_NET_ADMIN kept (a capture reopened after its interface came back needs them) and every
+// other capability, supplementary group and the bounding set dropped. Called before any thread
+// starts: capabilities are per thread, and the threads inherit these.
+bool drop_privileges(const ProbeConfig& config, std::string& error) {
+    if (config.uid < 0 && config.gid < 0) return true;
+    capng_clear(CAPNG_SELECT_BOTH);
+    if (capng_updatev(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED),
+                      CAP_NET_RAW, CAP_NET_ADMIN, -1) != 0) {
+        error = "--user: cannot keep CAP_NET_RAW and CAP_NET_ADMIN";
+        return false;
+    }
+    const uid_t uid = config.uid >= 0 ? static_cast<uid_t>(config.uid) : getuid();
+    const gid_t gid = config.gid >= 0 ? static_cast<gid_t>(config.gid) : getgid();
+    const int rc = capng_change_id(static_cast<int>(uid), static_cast<int>(gid),
+                                   static_cast<capng_flags_t>(CAPNG_DROP_SUPP_GRP |
+                                                              CAPNG_CLEAR_BOUNDING));
+    if (rc != 0) {
+        error = fmt::format("--user {}: cannot change to uid {} gid {} (libcap-ng error {}; "
+                            "changing user needs root)",
+                            config.user.empty() ? config.group : config.user, uid, gid, rc);
+        return false;
+    }
+    return true;
+}
+
+struct Outputs {
+    std::optional<JsonLinesWriter> json;
+    UdpTransport transport;
+    std::optional<ExportPath> exporter;
+};
+
+// Opens -w and the collectors' sockets. On failure prints the line and returns false.
+bool open_outputs(const ProbeConfig& config, Outputs& out) {
+    std::string error;
+    if (!config.write_path.empty()) {
+        out.json.emplace();
+        if (!out.json->open(config.write_path, error)) {
+            error_line(error);
+            return false;
+        }
+    }
+    if (!out.transport.open(config.collectors, error)) {
+        error_line(error);
+        return false;
+    }
+    if (!config.collectors.empty()) out.exporter.emplace(out.transport, config.exporting);
+    return true;
+}
+
+// The whole run once the sources are open: one capture thread per source, all of one type.
+template <class Source, class Clock>
+int run_sources(const ProbeConfig& config, std::vector<std::unique_ptr<Source>>& sources,
+                bool live) {
+    Outputs outputs;
+    if (!open_outputs(config, outputs)) return 2;
+
+    PipelineConfig pipeline_config;
+    pipeline_config.workers = config.workers;
+    pipeline_config.ring_slots = config.ring_slots;
+    pipeline_config.shard.max_flows = config.max_flows;
+    pipeline_config.shard.timeouts = config.timeouts;
+    pipeline_config.producers = static_cast<unsigned>(sources.size());
+    // One source and one worker: that thread reads, decodes and owns the table.
+    pipeline_config.run_to_completion = config.workers == 1 && sources.size() == 1;
+    // Replay waits for room in a full ring; live capture never waits, it counts.
+    pipeline_config.lossless = !live;
+    if (outputs.exporter) {
+        pipeline_config.shard.max_packets = pipeline_config.shard.max_bytes =
+            ExportPath::max_counter(config.exporting.version);
+    }
+    ExportSink sink(outputs.json ? &*outputs.json : nullptr,
+                    outputs.exporter ? &*outputs.exporter : nullptr, outputs.transport, live);
+    // A cache or rings larger than the machine's memory are refused now, not found out by the
+    // kernel's OOM killer once the table fills.
+    const double tables = static_cast<double>(Pipeline::table_bytes(pipeline_config)) / kGiB;
+    const double rings = static_cast<double>(Pipeline::ring_bytes(pipeline_config)) / kGiB;
+    const std::string sizes = fmt::format(
+        "--max-flows {} with --workers {} and --ring-size {} need {:.1f} GiB (flow tables {:.1f}, "
+        "rings {:.1f})",
+        config.max_flows, config.workers, config.ring_slots, tables + rings, tables, rings);
+    const double memory = physical_memory_gib();
+    if (memory > 0 && tables + rings > memory) {
+        error_line(fmt::format("{}: more than this machine's {:.1f} GiB of memory", sizes, memory));
+        return 2;
+    }
+    std::unique_ptr<Pipeline> pipeline;
+    try {
+        pipeline = std::make_unique<Pipeline>(pipeline_config, sink);
+    } catch (const std::bad_alloc&) {
+        error_line(sizes + ": cannot allocate that much");
+        return 2;
+    }
+
+    StatsBoard board;
+    std::vector<OwnExports> own(sources.size());
+    for (std::size_t i = 0; i < sources.size(); ++i) {
+        if constexpr (std::is_same_v<Source, PcapLiveSource>) {
+            board.add_capture(sources[i]->name(), true, sources[i]->ifindex(),
+                              sources[i]->link_type());
+            own[i] = own_exports_of(outputs.transport);
+        } else {
+            board.add_capture(config.read_path, false, config.ifindex, sources[i]->link_type());
+        }
+    }
+
+    std::string error;
+    if (!drop_privileges(config, error)) {
+        error_line(error);
+        return 2;
+    }
+
+    try {
+        pipeline->start();
+    } catch (const std::system_error& e) {
+        error_line(e.what());
+        return 1;
+    }
+    std::atomic<bool> stop{false};
+    std::atomic<unsigned> capturing{static_cast<unsigned>(sources.size())};
+    std::vector<PollStatus> status(sources.size(), PollStatus::packets);
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < sources.size(); ++i) {
+        const std::string name =
+            live ? "sf-cap-" + board.captures()[i].name : std::string("sf-capture");
+        try {
+            threads.emplace_back([&, i, name] {
+                name_this_thread(name);
+                Clock clock;
+                status[i] = run_capture(*sources[i], clock, pipeline->producer(static_cast<unsigned>(i)),
+                                        own[i], board.captures()[i], stop);
+                capturing.fetch_sub(1, std::memory_order_release);
+            });
+        } catch (const std::system_error& e) {
+            // The captures already started stop; the rest finish their producers here.
+            stop.store(true);
+            for (std::size_t j = i; j < sources.size(); ++j)
+                pipeline->producer(static_cast<unsigned>(j)).finish(PacketClock{});
+            for (auto& t : threads) t.join();
+            pipeline->join();
+            error_line("cannot start thread " + name + ": " + e.code().message());
+            return 1;
+        }
+    }
+    if (live) {
+        std::string names;
+        for (const CaptureCell& c : board.captures())
+            names += fmt::format("{}{} (ifIndex {})", names.empty() ? "" : ", ", c.name, c.ifindex);
+        error_line("capturing on " + names);
+        (void)sd_notifyf(0, "READY=1\nSTATUS=capturing on %s", names.c_str());
+    }
+
+    // The main thread serves the signals, which every other thread has blocked.
+    const auto started = std::chrono::steady_clock::now();
+    const sigset_t signals = run_signals();
+    const timespec wait{0, std::chrono::nanoseconds(kSignalWait).count()};
+    ReportInputs report{config, board, *pipeline, sink, outputs.transport};
+    while (capturing.load(std::memory_order_acquire) != 0) {
+        const int sig = sigtimedwait(&signals, nullptr, &wait);
+        if (sig == SIGINT || sig == SIGTERM) {
+            if (live) (void)sd_notify(0, "STOPPING=1");
+            stop.store(true, std::memory_order_relaxed);
+        } else if (sig == SIGUSR1) {
+            report.running = true;
+            report.elapsed_seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            print_report(stderr, report);
+        } else if (sig == SIGHUP) {
+            sink.request_reopen();
+        }
+    }
+    for (auto& t : threads) t.join();
+    pipeline->join();
+
+    int exit_status = 0;
+    if (outputs.json && !outputs.json->flush(error)) {
+        error_line(error);
+        exit_status = 1;
+    }
+    report.running = false;
+    print_report(stderr, report);
+    for (std::size_t i = 0; i < sources.size(); ++i) {
+        if (status[i] == PollStatus::error) {
+            error_line(board.captures()[i].name + ": " + std::string(sources[i]->error()));
+            exit_status = 1;
+        }
+    }
+    return exit_status;
+}
+
+}  // namespace
+
+void block_run_signals() {
+    const sigset_t signals = run_signals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+int run_probe(const ProbeConfig& config) {
+    std::string error;
+    if (!config.interfaces.empty()) {
+        std::vector<std::unique_ptr<PcapLiveSource>> sources;
+        for (const InterfaceSpec& spec : config.interfaces) {
+            LiveOpenError why{};
+            auto source = PcapLiveSource::open(spec.name, spec.ifindex, config.live, error, why);
+            if (!source) {
+                error_line(error);
+                return 2;
+            }
+            sources.push_back(std::move(source));
+        }
+        return run_sources<PcapLiveSource, LiveClock>(config, sources, true);
+    }
+    std::vector<std::unique_ptr<PcapFileSource>> sources;
+    auto source = PcapFileSource::open(config.read_path, config.ifindex, error);
+    if (!source) {
+        error_line(config.read_path + ": " + error);
+        return 2;
+    }
+    if (!config.filter.empty()) {
+        PacketFilter filter;
+        if (!filter.compile(config.filter, source->datalink(), kFileSnaplen, error)) {
+            error_line(error);
+            return 2;
+        }
+        source->set_filter(std::move(filter));
+    }
+    sources.push_back(std::move(source));
+    return run_sources<PcapFileSource, ReplayClock>(config, sources, false);
+}
+
+}  // namespace spanflow
