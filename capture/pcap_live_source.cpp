@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -76,10 +77,12 @@ std::unique_ptr<PcapLiveSource> PcapLiveSource::open(const std::string& name,
         new PcapLiveSource(name, ifindex != 0 ? ifindex : kernel_ifindex, options));
     int rc = source->activate();
     if (rc == PCAP_ERROR_PERM_DENIED) {
+        std::error_code ec;
+        const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
         error = fmt::format(
-            "capture on {} is not permitted: run as root, or give the program CAP_NET_RAW "
-            "(setcap cap_net_raw,cap_net_admin+ep {})",
-            name, "/usr/local/bin/spanflow");
+            "capture on {} needs root or CAP_NET_RAW: run as root, or give the program the "
+            "capabilities (setcap cap_net_raw,cap_net_admin+ep {})",
+            name, ec ? std::string("spanflow") : self.string());
         why = LiveOpenError::permission;
         return nullptr;
     }
@@ -270,7 +273,13 @@ PollStatus PcapLiveSource::poll(PacketBatch& batch) {
     if (rc < 0) {
         lost(rc == PCAP_ERROR ? pcap_geterr(handle_) : pcap_statustostr(rc));
     } else if (rc == 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
-        lost("the socket reports an error");
+        // The interface went down: libpcap has read and cleared the socket's error, and the
+        // handle captures again once it is up. Only an interface that is gone is reopened.
+        if (if_nametoindex(name_.c_str()) == 0) {
+            lost("the interface is gone");
+        } else {
+            std::this_thread::sleep_for(kPollTimeout);  // no busy loop while it is down
+        }
     }
     stats_.received += batch.count;
     if (batch.count == 0) {
