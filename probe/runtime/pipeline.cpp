@@ -30,13 +30,17 @@ struct Pipeline::Worker {
     void add(const PacketMeta* metas, const std::uint64_t* hashes, std::size_t n) {
         shard.update_hashed(metas, hashes, n, [this](const FlowRecord& r) { emit(r); });
     }
-    // Moves the clock, sweeps (more on a tick) and, on a tick, hands what has ended on.
-    void advance(Timestamp now, bool is_started, Timestamp first, bool flush) {
+    // Moves the clock. Called before the packets it came with are added: the flows they end go
+    // to the exporter with this clock, which is never older than their own times.
+    void set_clock(Timestamp now, bool is_started, Timestamp first) {
         clock = std::max(clock, now);
         if (is_started && !started) {
             started = true;
             start = first;
         }
+    }
+    // Sweeps at the clock (more on a tick) and, on a tick, hands what has ended on.
+    void advance(bool flush) {
         shard.sweep(clock, flush ? kSweepPerTick : kSweepPerBatch,
                     [this](const FlowRecord& r) { emit(r); });
         stats.publish(shard.stats());
@@ -100,24 +104,17 @@ void Pipeline::Worker::run() {
             ShardWork* work = in[p]->front();
             if (work == nullptr) continue;
             any = true;
+            set_clock(work->clock, work->started, work->start);
             add(work->metas.data(), work->hashes.data(), work->count);
             const bool last = work->last;
             const bool flush = work->flush;
-            const Timestamp now = work->clock;
-            const bool is_started = work->started;
-            const Timestamp first = work->start;
             in[p]->pop();
             if (last) {
                 done[p] = true;
                 --running;
-                clock = std::max(clock, now);
-                if (is_started && !started) {
-                    started = true;
-                    start = first;
-                }
                 continue;
             }
-            advance(now, is_started, first, flush);
+            advance(flush);
         }
         if (any) {
             backoff.reset();
@@ -253,10 +250,10 @@ void Pipeline::Producer::dispatch(const PacketMeta* metas, std::size_t n,
             for (std::size_t base = 0; base < n; base += kBatchSize) {
                 const std::size_t count = std::min(kBatchSize, n - base);
                 for (std::size_t i = 0; i < count; ++i) hashes[i] = hash_key(metas[base + i].key);
+                // The clock of the batch's last packet, as a ring slot would carry it.
+                worker.set_clock(metas[base + count - 1].clock, clock.started(), clock.start());
                 worker.add(metas + base, hashes, count);
-                // Swept at the clock of the batch's last packet, as a ring slot would be.
-                worker.advance(metas[base + count - 1].clock, clock.started(), clock.start(),
-                               false);
+                worker.advance(false);
             }
         }
     } else {
@@ -299,7 +296,9 @@ void Pipeline::Producer::dispatch(const PacketMeta* metas, std::size_t n,
 
 void Pipeline::Producer::tick(const PacketClock& clock) {
     if (pipeline_.config_.run_to_completion) {
-        pipeline_.workers_[index_]->advance(clock.now(), clock.started(), clock.start(), true);
+        Worker& worker = *pipeline_.workers_[index_];
+        worker.set_clock(clock.now(), clock.started(), clock.start());
+        worker.advance(true);
     } else {
         for (unsigned s = 0; s < pipeline_.workers_.size(); ++s)
             send(s, clock, clock.now(), true, false);
@@ -310,11 +309,7 @@ void Pipeline::Producer::tick(const PacketClock& clock) {
 void Pipeline::Producer::finish(const PacketClock& clock) {
     if (pipeline_.config_.run_to_completion) {
         Worker& worker = *pipeline_.workers_[index_];
-        worker.clock = std::max(worker.clock, clock.now());
-        if (clock.started() && !worker.started) {
-            worker.started = true;
-            worker.start = clock.start();
-        }
+        worker.set_clock(clock.now(), clock.started(), clock.start());
         worker.end();
     } else {
         for (unsigned s = 0; s < pipeline_.workers_.size(); ++s)
