@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -40,6 +41,7 @@ struct Options {
     std::uint64_t pps = 1'000'000;  // packet-time rate: the capture spans packets / pps seconds
     std::uint64_t start_us = kDefaultStartUs;
     Proto proto = Proto::kMix;
+    double zipf = 0;  // 0: uniform; s > 0: flow of rank r is picked with weight 1 / r^s
     std::string out;
 };
 
@@ -183,7 +185,9 @@ void build_frame(std::uint8_t* f, const FlowKey& k, std::uint32_t flow_pkt) {
         "  --seed N       random seed (default 1)\n"
         "  --pps N        packet-time rate: packets are 1/N s apart (default 1000000)\n"
         "  --proto P      tcp, udp, or mix: even flows TCP, odd UDP (default mix)\n"
-        "  --start-us N   time of the first packet, us since 1970 (default 2024-01-01)\n",
+        "  --start-us N   time of the first packet, us since 1970 (default 2024-01-01)\n"
+        "  --zipf S       pick flows by Zipf's law instead: rank r with weight 1/r^S (S > 0,\n"
+        "                 e.g. 1.0: a few elephant flows and a long tail of mice)\n",
         kMaxFlows);
     std::exit(0);
 }
@@ -220,6 +224,12 @@ Options parse(int argc, char** argv) {
             o.pps = number(a, v, 1, 1'000'000'000);
         } else if (a == "--start-us") {
             o.start_us = number(a, v, 0, std::uint64_t{UINT32_MAX} * 1'000'000);
+        } else if (a == "--zipf") {
+            double s = 0;
+            const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), s);
+            if (ec != std::errc{} || end != v.data() + v.size() || !(s > 0) || s > 10)
+                fail("--zipf: '" + std::string(v) + "' is not allowed; give an exponent above 0, up to 10");
+            o.zipf = s;
         } else if (a == "--proto") {
             if (v == "tcp") {
                 o.proto = Proto::kTcp;
@@ -269,10 +279,28 @@ int main(int argc, char** argv) {
     std::vector<std::uint32_t> sent(flows, 0);
 
     Rng rng(o.seed);
+    // Zipf: the cumulative weights of ranks 1..F, searched with a uniform draw in [0, total).
+    // Doubles are IEEE everywhere, so the same seed still gives the same bytes.
+    std::vector<double> cumulative;
+    if (o.zipf > 0) {
+        cumulative.resize(flows);
+        double total = 0;
+        for (std::uint32_t r = 0; r < flows; ++r) {
+            total += 1.0 / std::pow(static_cast<double>(r + 1), o.zipf);
+            cumulative[r] = total;
+        }
+    }
+    auto pick = [&]() -> std::uint32_t {
+        if (cumulative.empty()) return rng.below(flows);
+        const double u = static_cast<double>(rng.next() >> 11) * 0x1.0p-53 * cumulative.back();
+        const auto it = std::upper_bound(cumulative.begin(), cumulative.end(), u);
+        return static_cast<std::uint32_t>(std::min<std::size_t>(
+            static_cast<std::size_t>(it - cumulative.begin()), flows - 1));
+    };
     std::uint8_t record[16 + kFrameBytes];
     std::uint64_t first_us = 0, last_us = 0;
     for (std::uint64_t i = 0; i < o.packets; ++i) {
-        const std::uint32_t f = rng.below(flows);
+        const std::uint32_t f = pick();
         // Integer arithmetic, so times do not drift: packet i is at start + i / pps seconds.
         const std::uint64_t us = o.start_us + (i * 1'000'000) / o.pps;
         if (i == 0) first_us = us;
