@@ -19,3 +19,24 @@ agree_with_tshark() {
     "$shared/tools/flow-oracle" totals "$capture" >"$work/oracle.jsonl" 2>/dev/null
     "$shared/tools/flow-oracle" compare "$work/oracle.jsonl" "$flows" "$@" --ignore-ifindex "${times[@]}"
 }
+
+# quiet_netns NS: makes network namespace NS with IPv6 off (no router solicitations or other
+# kernel noise in flow counts) and its loopback up. False when namespaces cannot be made here.
+quiet_netns() {
+    ip netns add "$1" 2>/dev/null || return 1
+    ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    ip -n "$1" link set lo up
+}
+
+# veth_pair NS_A IF_A NS_B IF_B: a veth pair from IF_A in NS_A to IF_B in NS_B, one queue each,
+# up, with offloads off (GRO would merge packets, VLAN offload move tags) and the largest MTU, so
+# that any frame of a capture goes out whole.
+veth_pair() {
+    ip link add "$2" netns "$1" numtxqueues 1 numrxqueues 1 type veth peer name "$4" \
+        netns "$3" numtxqueues 1 numrxqueues 1 || return 1
+    ip -n "$1" link set "$2" mtu 65535 up
+    ip -n "$3" link set "$4" mtu 65535 up
+    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1
+    ip netns exec "$3" ethtool -K "$4" tso off gso off gro off tx off rx off rxvlan off >/dev/null 2>&1
+    return 0
+}

@@ -16,6 +16,7 @@ source_dir=$3
 shared=${4:-}
 oracle=${shared:+$shared/tools/flow-oracle}
 
+source "$(dirname "$0")/lib.sh"  # quiet_netns, veth_pair
 skip() {
     echo "SKIP: $*"
     exit 0
@@ -39,27 +40,12 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-ip netns add "$ns_a" 2>/dev/null && ip netns add "$ns_b" 2>/dev/null ||
-    skip "cannot create network namespaces here"
+quiet_netns "$ns_a" && quiet_netns "$ns_b" || skip "cannot create network namespaces here"
 export LC_ALL=C
 in_a() { ip netns exec "$ns_a" "$@"; }
 in_b() { ip netns exec "$ns_b" "$@"; }
-for ns in "$ns_a" "$ns_b"; do
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-    ip -n "$ns" link set lo up
-done
-
-# veth NAME_A NAME_B: a pair from the sender's namespace to the probe's, one queue, up, with
-# offloads off (GRO would merge packets) and the largest MTU, so any frame of a capture goes out.
-veth() {
-    ip link add "$1" netns "$ns_a" numtxqueues 1 numrxqueues 1 type veth peer name "$2" \
-        netns "$ns_b" numtxqueues 1 numrxqueues 1 || return 1
-    in_a ip link set "$1" mtu 65535 up
-    in_b ip link set "$2" mtu 65535 up
-    in_a ethtool -K "$1" tso off gso off gro off tx off rx off >/dev/null 2>&1
-    in_b ethtool -K "$2" tso off gso off gro off tx off rx off rxvlan off >/dev/null 2>&1
-    return 0
-}
+# veth NAME_A NAME_B: a pair from the sender's namespace to the probe's.
+veth() { veth_pair "$ns_a" "$1" "$ns_b" "$2"; }
 veth vA vB || skip "cannot create veth pairs here"
 # The kernel ifindex of vB now: a re-created vB gets a new one.
 ifindex_of_vb() { in_b cat /sys/class/net/vB/ifindex; }
