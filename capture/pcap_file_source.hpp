@@ -1,36 +1,21 @@
-// Replays a capture file (pcap or pcapng, any byte order, micro- or nanosecond timestamps) and
-// hands its packets out in batches.
+// Replays a capture file (pcap or pcapng, any byte order, micro- or nanosecond timestamps): picks
+// one of the two file sources once, at open, and holds it.
 //
-// Two readers sit behind one interface, chosen once at open:
+//   mapped   MappedPcapSource: classic pcap in a regular file, memory-mapped and read in place
+//            (capture/mapped_pcap_source.hpp);
+//   libpcap  LibpcapFileSource: everything else, through libpcap (capture/libpcap_file_source.hpp).
 //
-//   mapped   classic pcap (magic 0xa1b2c3d4 or 0xa1b23c4d, either byte order, version 2.4, a link
-//            type decode reads) in a regular file. The file is mmap()ed and read in place: a
-//            record costs a few loads and bounds checks, and each view points into the mapping,
-//            so no packet is copied. pcap_next_ex() costs 4-10 times as much per record (stdio,
-//            a copy into libpcap's buffer, then our copy into the batch arena; bench/README.md).
-//   libpcap  everything else: pcapng, a pipe or "-" (nothing to map), a file mmap() refuses,
-//            old versions (2.0-2.3 and DG/UX 543.0, whose length fields may come swapped), the
-//            Kuznetzov record layout, byte-swapped LINUX_SLL, LINUX_SLL2 and NFLOG (libpcap
-//            rewrites host-order fields inside those packets), and every header libpcap rejects, so
-//            that its own words explain why.
-//
-// The mapped reader matches libpcap 1.10 record for record: the same packets, lengths, times and
-// the same error text at the same record (sf-pcap.c, pcap_next_packet()). Tests read every
-// capture with both. One limit libpcap does not have: a file truncated by another process while
-// it is mapped raises SIGBUS; a replayed capture is not expected to change underneath.
+// The runtime runs its capture loop on the source itself (visit()), so the choice costs nothing
+// per packet; poll() and the rest forward to it, one branch per batch, for tests and tools.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <variant>
 
-#include "capture/packet_filter.hpp"
-#include "capture/source.hpp"
-#include "probe/core/link_type.hpp"
-#include "probe/core/packet_view.hpp"
-
-struct pcap;  // libpcap's handle, kept out of this header
+#include "capture/libpcap_file_source.hpp"
+#include "capture/mapped_pcap_source.hpp"
 
 namespace spanflow {
 
@@ -48,73 +33,45 @@ class PcapFileSource {
                                                               std::uint32_t ifindex,
                                                               std::string& error,
                                                               PcapReader want = PcapReader::mapped);
-    ~PcapFileSource();
-    PcapFileSource(const PcapFileSource&) = delete;
-    PcapFileSource& operator=(const PcapFileSource&) = delete;
 
-    // The CaptureSource interface (capture/source.hpp). poll() fills `batch` with up to
-    // kBatchSize records that the filter keeps (packets, end or error; never empty). Views stay
-    // valid until the next poll; release() has nothing to give back.
-    [[nodiscard]] PollStatus poll(PacketBatch& batch);
-    void release(const PacketBatch&) {}
-    [[nodiscard]] CaptureStats stats() const;
-
-    // Keeps only the records `filter` accepts, from the next poll on (compiled for datalink()).
-    void set_filter(PacketFilter filter) { filter_ = std::move(filter); }
-
-    [[nodiscard]] LinkType link_type() const { return link_; }
-    [[nodiscard]] int datalink() const { return dlt_; }
-    [[nodiscard]] PcapReader reader() const {
-        return map_ != nullptr ? PcapReader::mapped : PcapReader::libpcap;
+    // Calls f(source) with the source that reads the file, as its own type.
+    template <class F>
+    decltype(auto) visit(F&& f) {
+        return std::visit([&](auto& s) -> decltype(auto) { return f(*s); }, reader_);
     }
-    // After ReadStatus::error: libpcap's words, and the 1-based number of the damaged record.
-    [[nodiscard]] const std::string& error() const { return error_; }
-    [[nodiscard]] std::uint64_t packets_read() const { return packets_read_; }
-    // Records skipped because their time is out of range (before 1970 or after 2242).
-    [[nodiscard]] std::uint64_t packets_bad_time() const { return packets_bad_time_; }
+    template <class F>
+    decltype(auto) visit(F&& f) const {
+        return std::visit([&](const auto& s) -> decltype(auto) { return f(*s); }, reader_);
+    }
+
+    // The CaptureSource interface, forwarded.
+    [[nodiscard]] PollStatus poll(PacketBatch& batch) {
+        return visit([&](auto& s) { return s.poll(batch); });
+    }
+    void release(const PacketBatch&) {}
+    [[nodiscard]] CaptureStats stats() const {
+        return visit([](const auto& s) { return s.stats(); });
+    }
+    [[nodiscard]] LinkType link_type() const { return common().link_type(); }
+    [[nodiscard]] int datalink() const { return common().datalink(); }
+    [[nodiscard]] const std::string& error() const { return common().error(); }
+    [[nodiscard]] std::uint64_t packets_read() const { return common().packets_read(); }
+    [[nodiscard]] std::uint64_t packets_bad_time() const { return common().packets_bad_time(); }
+    void set_filter(PacketFilter filter) {
+        visit([&](auto& s) { s.set_filter(std::move(filter)); });
+    }
+    [[nodiscard]] PcapReader reader() const {
+        return reader_.index() == 0 ? PcapReader::mapped : PcapReader::libpcap;
+    }
 
   private:
-    PcapFileSource(LinkType link, int dlt, std::uint32_t ifindex);
-    static std::unique_ptr<PcapFileSource> open_mapped(const std::string& path,
-                                                       std::uint32_t ifindex);
-    static std::unique_ptr<PcapFileSource> open_libpcap(const std::string& path,
-                                                        std::uint32_t ifindex, std::string& error);
+    using Reader = std::variant<std::unique_ptr<MappedPcapSource>, std::unique_ptr<LibpcapFileSource>>;
+    explicit PcapFileSource(Reader reader) : reader_(std::move(reader)) {}
+    [[nodiscard]] const FileSourceCommon& common() const {
+        return visit([](const auto& s) -> const FileSourceCommon& { return s; });
+    }
 
-    PollStatus next_batch(PacketBatch& batch);
-    PollStatus next_batch_libpcap(PacketBatch& batch);
-    template <bool kBigEndian>
-    PollStatus next_batch_mapped(PacketBatch& batch);
-    // A record too long for the fast path (cut to the snaplen, or damaged) or cut short: libpcap's
-    // words for the damage, or an empty string and `keep` set to the bytes to hand out.
-    [[nodiscard]] std::string check_record(std::uint32_t caplen, std::size_t present,
-                                           std::uint32_t& keep) const;
-    PollStatus fail(const std::string& why);
-
-    LinkType link_;
-    int dlt_;
-    std::uint32_t ifindex_;
-    std::uint64_t packets_read_{0};
-    std::uint64_t packets_bad_time_{0};
-    std::uint64_t packets_filtered_{0};
-    std::string error_;
-    PacketFilter filter_;
-
-    // libpcap reader
-    pcap* handle_{nullptr};
-    std::unique_ptr<std::uint8_t[]> arena_;  // packet bytes of the current batch
-
-    // mapped reader
-    const std::uint8_t* map_{nullptr};
-    std::size_t map_bytes_{0};
-    std::size_t offset_{0};    // of the next record header; stays on a damaged one
-    std::size_t released_{0};  // the mapping before this is given back (page-aligned)
-    bool big_endian_{false};
-    std::uint32_t frac_to_ns_{1};   // 1000 for microsecond files
-    std::uint32_t snapshot_{0};     // the header's snaplen as libpcap adjusts it
-    std::uint32_t fast_caplen_{0};  // records up to this long need no check_record()
+    Reader reader_;
 };
-
-// The libpcap DLT value -> LinkType, or false when decode does not read that link type.
-[[nodiscard]] bool link_type_from_dlt(int dlt, LinkType& out);
 
 }  // namespace spanflow

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <thread>
 
-#include "capture/pcap_file_source.hpp"
+#include "capture/file_source_common.hpp"
 
 namespace spanflow {
 namespace {

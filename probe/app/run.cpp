@@ -133,10 +133,10 @@ bool open_outputs(const ProbeConfig& config, Outputs& out) {
     return true;
 }
 
-// The whole run once the sources are open: one capture thread per source, all of one type.
+// The whole run once the sources are open: one capture thread per source, all of one type, so
+// the capture loop is compiled for that type.
 template <class Source, class Clock>
-int run_sources(const ProbeConfig& config, std::vector<std::unique_ptr<Source>>& sources,
-                bool live) {
+int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, bool live) {
     Outputs outputs;
     if (!open_outputs(config, outputs)) return 2;
 
@@ -293,9 +293,10 @@ int run_probe(const ProbeConfig& config) {
             }
             sources.push_back(std::move(source));
         }
-        return run_sources<PcapLiveSource, LiveClock>(config, sources, true);
+        std::vector<PcapLiveSource*> live;
+        for (auto& s : sources) live.push_back(s.get());
+        return run_sources<PcapLiveSource, LiveClock>(config, live, true);
     }
-    std::vector<std::unique_ptr<PcapFileSource>> sources;
     auto source = PcapFileSource::open(config.read_path, config.ifindex, error);
     if (!source) {
         error_line(config.read_path + ": " + error);
@@ -309,8 +310,11 @@ int run_probe(const ProbeConfig& config) {
         }
         source->set_filter(std::move(filter));
     }
-    sources.push_back(std::move(source));
-    return run_sources<PcapFileSource, ReplayClock>(config, sources, false);
+    // The loop runs on the reader itself: mapped or libpcap, chosen once.
+    return source->visit([&](auto& reader) {
+        using Reader = std::remove_reference_t<decltype(reader)>;
+        return run_sources<Reader, ReplayClock>(config, std::vector<Reader*>{&reader}, false);
+    });
 }
 
 }  // namespace spanflow
