@@ -15,8 +15,8 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -228,7 +228,8 @@ Options parse(int argc, char** argv) {
             double s = 0;
             const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), s);
             if (ec != std::errc{} || end != v.data() + v.size() || !(s > 0) || s > 10)
-                fail("--zipf: '" + std::string(v) + "' is not allowed; give an exponent above 0, up to 10");
+                fail("--zipf: '" + std::string(v) +
+                     "' is not allowed; give an exponent above 0, up to 10");
             o.zipf = s;
         } else if (a == "--proto") {
             if (v == "tcp") {
@@ -294,8 +295,8 @@ int main(int argc, char** argv) {
         if (cumulative.empty()) return rng.below(flows);
         const double u = static_cast<double>(rng.next() >> 11) * 0x1.0p-53 * cumulative.back();
         const auto it = std::upper_bound(cumulative.begin(), cumulative.end(), u);
-        return static_cast<std::uint32_t>(std::min<std::size_t>(
-            static_cast<std::size_t>(it - cumulative.begin()), flows - 1));
+        return static_cast<std::uint32_t>(
+            std::min<std::size_t>(static_cast<std::size_t>(it - cumulative.begin()), flows - 1));
     };
     std::uint8_t record[16 + kFrameBytes];
     std::uint64_t first_us = 0, last_us = 0;

@@ -114,7 +114,8 @@ int main(int argc, char** argv) {
     std::uint64_t sent = 0;
     std::size_t next = 0;
     while (sent < count) {
-        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(kBatch, count - sent));
+        const std::size_t n =
+            static_cast<std::size_t>(std::min<std::uint64_t>(kBatch, count - sent));
         for (std::size_t i = 0; i < n; ++i) {
             const std::string& f = frames[next];
             next = (next + 1) % frames.size();
@@ -124,8 +125,8 @@ int main(int argc, char** argv) {
             msgs[i].msg_hdr.msg_iovlen = 1;
         }
         // Not before the batch is due: the rate holds on average over every batch.
-        const auto due = start + std::chrono::nanoseconds(
-                                     static_cast<std::int64_t>(static_cast<double>(sent) * ns_per_packet));
+        const auto due = start + std::chrono::nanoseconds(static_cast<std::int64_t>(
+                                     static_cast<double>(sent) * ns_per_packet));
         std::this_thread::sleep_until(due);
         std::size_t done = 0;
         while (done < n) {
@@ -141,8 +142,8 @@ int main(int argc, char** argv) {
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("sent=%llu seconds=%.3f pps=%.0f\n", static_cast<unsigned long long>(sent),
-                seconds, static_cast<double>(sent) / seconds);
+    std::printf("sent=%llu seconds=%.3f pps=%.0f\n", static_cast<unsigned long long>(sent), seconds,
+                static_cast<double>(sent) / seconds);
     close(fd);
     return 0;
 }

@@ -171,7 +171,7 @@ PollStatus MappedPcapSource::poll(PacketBatch& batch) {
 }
 
 std::string MappedPcapSource::check_record(std::uint32_t caplen, std::size_t present,
-                                         std::uint32_t& keep) const {
+                                           std::uint32_t& keep) const {
     // libpcap's order of checks and its words (pcap_next_packet()). A record above the maximum
     // is damage; one above the snaplen alone is cut to it (old Solaris wrote such files), and the
     // rest of its bytes must still be present.

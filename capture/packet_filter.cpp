@@ -45,8 +45,7 @@ std::size_t PacketFilter::apply(PacketBatch& batch) const {
         pcap_pkthdr header{};
         header.caplen = v.captured_bytes;
         header.len = v.wire_bytes;
-        if (pcap_offline_filter(program_.get(), &header, v.data) != 0)
-            batch.packets[kept++] = v;
+        if (pcap_offline_filter(program_.get(), &header, v.data) != 0) batch.packets[kept++] = v;
     }
     const std::size_t removed = batch.count - kept;
     batch.count = kept;

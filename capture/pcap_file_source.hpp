@@ -65,7 +65,8 @@ class PcapFileSource {
     }
 
   private:
-    using Reader = std::variant<std::unique_ptr<MappedPcapSource>, std::unique_ptr<LibpcapFileSource>>;
+    using Reader =
+        std::variant<std::unique_ptr<MappedPcapSource>, std::unique_ptr<LibpcapFileSource>>;
     explicit PcapFileSource(Reader reader) : reader_(std::move(reader)) {}
     [[nodiscard]] const FileSourceCommon& common() const {
         return visit([](const auto& s) -> const FileSourceCommon& { return s; });

@@ -60,8 +60,7 @@ PcapLiveSource::~PcapLiveSource() {
     close_handle();
 }
 
-std::unique_ptr<PcapLiveSource> PcapLiveSource::open(const std::string& name,
-                                                     std::uint32_t ifindex,
+std::unique_ptr<PcapLiveSource> PcapLiveSource::open(const std::string& name, std::uint32_t ifindex,
                                                      const PcapLiveOptions& options,
                                                      std::string& error, LiveOpenError& why) {
     why = LiveOpenError::none;
@@ -96,8 +95,8 @@ std::unique_ptr<PcapLiveSource> PcapLiveSource::open(const std::string& name,
         // Waited for; its link type is what libpcap would give an interface of its kind.
         const int type = arphrd_type(name);
         if (type != kArphrdEther && type != kArphrdLoopback) {
-            error = fmt::format("{} is down, and its link type cannot be known until it is up",
-                                name);
+            error =
+                fmt::format("{} is down, and its link type cannot be known until it is up", name);
             why = LiveOpenError::other;
             return nullptr;
         }
@@ -109,7 +108,7 @@ std::unique_ptr<PcapLiveSource> PcapLiveSource::open(const std::string& name,
     } else if (rc < 0) {
         error = source->error_;
         why = source->error_.rfind("capture filter", 0) == 0 ? LiveOpenError::bad_filter
-                                                              : LiveOpenError::other;
+                                                             : LiveOpenError::other;
         return nullptr;
     }
     // The filter is compiled once, for the link type: a reopen uses the same program.
@@ -137,8 +136,8 @@ int PcapLiveSource::activate() {
     int rc = pcap_activate(p);
     if (rc < 0) {
         // PCAP_ERROR_IFACE_NOT_UP, _NO_SUCH_DEVICE and _PERM_DENIED are the caller's to judge.
-        error_ = fmt::format("{}: {}", name_,
-                             rc == PCAP_ERROR ? pcap_geterr(p) : pcap_statustostr(rc));
+        error_ =
+            fmt::format("{}: {}", name_, rc == PCAP_ERROR ? pcap_geterr(p) : pcap_statustostr(rc));
         pcap_close(p);
         return rc;
     }
@@ -225,9 +224,9 @@ void PcapLiveSource::on_packet(unsigned char* user, const pcap_pkthdr* header,
     v.data = copy;
     v.captured_bytes = caplen;
     v.wire_bytes = header->len;
-    v.ts = Timestamp::from_sec_frac(header->ts.tv_sec, self->nanoseconds_
-                                                           ? header->ts.tv_usec
-                                                           : std::int64_t{header->ts.tv_usec} * 1000);
+    v.ts = Timestamp::from_sec_frac(
+        header->ts.tv_sec,
+        self->nanoseconds_ ? header->ts.tv_usec : std::int64_t{header->ts.tv_usec} * 1000);
     v.ifindex = self->ifindex_;
 }
 
@@ -236,8 +235,8 @@ PollStatus PcapLiveSource::poll(PacketBatch& batch) {
     const auto now = std::chrono::steady_clock::now();
     if (handle_ == nullptr) {
         if (now < next_retry_) {
-            std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-                next_retry_ - now, kPollTimeout));
+            std::this_thread::sleep_for(
+                std::min<std::chrono::steady_clock::duration>(next_retry_ - now, kPollTimeout));
             ++stats_.empty_polls;
             return PollStatus::empty;
         }

@@ -46,7 +46,7 @@ struct CaptureStats {
 template <class S>
 concept CaptureSource = requires(S& s, const S& cs, PacketBatch& batch) {
     { s.poll(batch) } -> std::same_as<PollStatus>;
-    { s.release(batch) };
+    {s.release(batch)};
     { cs.link_type() } -> std::same_as<LinkType>;
     { cs.stats() } -> std::same_as<CaptureStats>;
     { cs.error() } -> std::convertible_to<std::string>;  // after PollStatus::error

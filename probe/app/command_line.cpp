@@ -9,8 +9,8 @@
 #include <optional>
 
 #include "export/wire/netflow_v5.hpp"
-#include "probe/runtime/pipeline.hpp"
 #include "probe/app/probe_config.hpp"
+#include "probe/runtime/pipeline.hpp"
 
 #ifndef SPANFLOW_VERSION
 #define SPANFLOW_VERSION "unknown"
@@ -74,18 +74,30 @@ Checked byte_size(const std::string& option, const std::string& text, std::uint6
     std::uint64_t unit = 1;
     if (!digits.empty()) {
         switch (digits.back()) {
-            case 'K': case 'k': unit = 1ull << 10; break;
-            case 'M': case 'm': unit = 1ull << 20; break;
-            case 'G': case 'g': unit = 1ull << 30; break;
-            default: break;
+            case 'K':
+            case 'k':
+                unit = 1ull << 10;
+                break;
+            case 'M':
+            case 'm':
+                unit = 1ull << 20;
+                break;
+            case 'G':
+            case 'g':
+                unit = 1ull << 30;
+                break;
+            default:
+                break;
         }
         if (unit != 1) digits.pop_back();
     }
     auto v = parse_whole(digits);
-    if (!v || *v > kMaxBufferBytes / unit || *v * unit < kMinBufferBytes || *v * unit > kMaxBufferBytes)
-        return {fmt::format("{}: '{}' is not allowed; give bytes from 1M to 2047M (K, M and G "
-                            "suffixes allowed)",
-                            option, text)};
+    if (!v || *v > kMaxBufferBytes / unit || *v * unit < kMinBufferBytes ||
+        *v * unit > kMaxBufferBytes)
+        return {
+            fmt::format("{}: '{}' is not allowed; give bytes from 1M to 2047M (K, M and G "
+                        "suffixes allowed)",
+                        option, text)};
     out = *v * unit;
     return {};
 }
@@ -260,8 +272,9 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
              "(-i NAME)"});
     }
     if (!config.read_path.empty() && live) {
-        checks.push_back({"--interface: not allowed with --read; give a capture file or "
-                          "interfaces, not both"});
+        checks.push_back(
+            {"--interface: not allowed with --read; give a capture file or "
+             "interfaces, not both"});
     }
     for (const std::string& text : interfaces) {
         InterfaceSpec spec;
@@ -297,13 +310,15 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     }
     for (const char* option : {"--snaplen", "--buffer-size", "--no-promisc"}) {
         if (app.count(option) != 0 && !live)
-            checks.push_back({fmt::format("{}: not allowed with --read; it applies to live "
-                                          "capture (-i) only",
-                                          option)});
+            checks.push_back(
+                {fmt::format("{}: not allowed with --read; it applies to live "
+                             "capture (-i) only",
+                             option)});
     }
     if (app.count("--ifindex") != 0 && live)
-        checks.push_back({"--ifindex: not allowed with --interface; give each interface's "
-                          "ifIndex as -i IFINDEX:NAME"});
+        checks.push_back(
+            {"--ifindex: not allowed with --interface; give each interface's "
+             "ifIndex as -i IFINDEX:NAME"});
     checks.push_back(whole_in_range("--snaplen", snaplen, kMinSnaplen, kMaxSnaplen, v));
     config.live.snaplen = static_cast<int>(v);
     checks.push_back(byte_size("--buffer-size", buffer_size, v));
@@ -315,8 +330,8 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     if (!config.user.empty()) {
         const passwd* pw = getpwnam(config.user.c_str());
         if (pw == nullptr) {
-            checks.push_back({fmt::format("--user: '{}' is not a user on this machine",
-                                          config.user)});
+            checks.push_back(
+                {fmt::format("--user: '{}' is not a user on this machine", config.user)});
         } else {
             config.uid = static_cast<long>(pw->pw_uid);
             config.gid = static_cast<long>(pw->pw_gid);
@@ -325,8 +340,8 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     if (!config.group.empty()) {
         const group* gr = getgrnam(config.group.c_str());
         if (gr == nullptr) {
-            checks.push_back({fmt::format("--group: '{}' is not a group on this machine",
-                                          config.group)});
+            checks.push_back(
+                {fmt::format("--group: '{}' is not a group on this machine", config.group)});
         } else {
             config.gid = static_cast<long>(gr->gr_gid);
         }

@@ -33,7 +33,10 @@ class ExportSink final : public RecordSink {
 
     ExportSink(JsonLinesWriter* json, ExportPath* exporter, const UdpTransport& transport,
                bool live)
-        : json_(json), exporter_(exporter), transport_(transport), live_(live),
+        : json_(json),
+          exporter_(exporter),
+          transport_(transport),
+          live_(live),
           collectors_(transport.collectors().size()) {}
 
     void start(Timestamp first_packet) override {
@@ -66,9 +69,7 @@ class ExportSink final : public RecordSink {
     void request_reopen() { reopen_.store(true, std::memory_order_relaxed); }
 
     [[nodiscard]] ExportCounters counters() const { return published_.read(); }
-    [[nodiscard]] CollectorCounters collector(std::size_t i) const {
-        return collectors_[i].read();
-    }
+    [[nodiscard]] CollectorCounters collector(std::size_t i) const { return collectors_[i].read(); }
     [[nodiscard]] std::size_t collector_count() const { return collectors_.size(); }
 
   private:
@@ -83,9 +84,8 @@ class ExportSink final : public RecordSink {
         published_.publish(c);
         for (std::size_t i = 0; i < collectors_.size(); ++i) {
             const CollectorStats& s = transport_.collectors()[i];
-            collectors_[i].publish(
-                CollectorCounters{s.datagrams_sent, s.send_errors, s.refused,
-                                  static_cast<std::uint64_t>(s.last_errno)});
+            collectors_[i].publish(CollectorCounters{s.datagrams_sent, s.send_errors, s.refused,
+                                                     static_cast<std::uint64_t>(s.last_errno)});
         }
     }
 

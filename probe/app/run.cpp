@@ -1,13 +1,17 @@
 #include "probe/app/run.hpp"
 
 #include <cap-ng.h>
-#include <netinet/in.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -37,8 +41,6 @@ void error_line(const std::string& text) {
 }
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-// How often the main thread looks whether the captures have ended, between signals.
-constexpr auto kSignalWait = std::chrono::milliseconds{100};
 // A capture file's records are at most libpcap's MAXIMUM_SNAPLEN: the filter is compiled for it.
 constexpr int kFileSnaplen = 262144;
 
@@ -57,13 +59,23 @@ sigset_t run_signals() {
     return set;
 }
 
+// A descriptor closed when it goes out of scope.
+struct Fd {
+    int fd;
+    explicit Fd(int f) : fd(f) {}
+    ~Fd() {
+        if (fd >= 0) ::close(fd);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+};
+
 // The probe's own export datagrams as flow keys, to leave out of live capture.
 OwnExports own_exports_of(const UdpTransport& transport) {
     std::vector<OwnExportFlow> flows;
     auto copy_addr = [](const SocketAddress& a, std::array<std::uint8_t, 16>& out) {
         if (a.family() == AF_INET6) {
-            std::memcpy(out.data(), &reinterpret_cast<const sockaddr_in6*>(a.get())->sin6_addr,
-                        16);
+            std::memcpy(out.data(), &reinterpret_cast<const sockaddr_in6*>(a.get())->sin6_addr, 16);
         } else {
             std::memcpy(out.data(), &reinterpret_cast<const sockaddr_in*>(a.get())->sin_addr, 4);
         }
@@ -97,13 +109,14 @@ bool drop_privileges(const ProbeConfig& config, std::string& error) {
     }
     const uid_t uid = config.uid >= 0 ? static_cast<uid_t>(config.uid) : getuid();
     const gid_t gid = config.gid >= 0 ? static_cast<gid_t>(config.gid) : getgid();
-    const int rc = capng_change_id(static_cast<int>(uid), static_cast<int>(gid),
-                                   static_cast<capng_flags_t>(CAPNG_DROP_SUPP_GRP |
-                                                              CAPNG_CLEAR_BOUNDING));
+    const int rc =
+        capng_change_id(static_cast<int>(uid), static_cast<int>(gid),
+                        static_cast<capng_flags_t>(CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING));
     if (rc != 0) {
-        error = fmt::format("--user {}: cannot change to uid {} gid {} (libcap-ng error {}; "
-                            "changing user needs root)",
-                            config.user.empty() ? config.group : config.user, uid, gid, rc);
+        error = fmt::format(
+            "--user {}: cannot change to uid {} gid {} (libcap-ng error {}; "
+            "changing user needs root)",
+            config.user.empty() ? config.group : config.user, uid, gid, rc);
         return false;
     }
     return true;
@@ -203,6 +216,16 @@ int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, 
     }
     std::atomic<bool> stop{false};
     std::atomic<unsigned> capturing{static_cast<unsigned>(sources.size())};
+    // The main thread sleeps in poll() on two descriptors: the signals (a signalfd: they are
+    // blocked in every thread) and an eventfd the last capture thread to end writes to, so a
+    // replay's end and a signal both wake it at once.
+    const sigset_t signals = run_signals();
+    const Fd signal_fd(signalfd(-1, &signals, SFD_CLOEXEC));
+    const Fd ended_fd(eventfd(0, EFD_CLOEXEC));
+    if (signal_fd.fd < 0 || ended_fd.fd < 0) {
+        error_line(std::string("cannot wait for signals: ") + std::strerror(errno));
+        return 1;
+    }
     std::vector<PollStatus> status(sources.size(), PollStatus::packets);
     std::vector<std::thread> threads;
     for (std::size_t i = 0; i < sources.size(); ++i) {
@@ -212,9 +235,13 @@ int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, 
             threads.emplace_back([&, i, name] {
                 name_this_thread(name);
                 Clock clock;
-                status[i] = run_capture(*sources[i], clock, pipeline->producer(static_cast<unsigned>(i)),
-                                        own[i], board.captures()[i], stop);
-                capturing.fetch_sub(1, std::memory_order_release);
+                status[i] =
+                    run_capture(*sources[i], clock, pipeline->producer(static_cast<unsigned>(i)),
+                                own[i], board.captures()[i], stop);
+                if (capturing.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+                    const std::uint64_t one = 1;
+                    (void)::write(ended_fd.fd, &one, sizeof one);
+                }
             });
         } catch (const std::system_error& e) {
             // The captures already started stop; the rest finish their producers here.
@@ -235,13 +262,18 @@ int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, 
         (void)sd_notifyf(0, "READY=1\nSTATUS=capturing on %s", names.c_str());
     }
 
-    // The main thread serves the signals, which every other thread has blocked.
+    // The main thread serves the signals until every capture has ended.
     const auto started = std::chrono::steady_clock::now();
-    const sigset_t signals = run_signals();
-    const timespec wait{0, std::chrono::nanoseconds(kSignalWait).count()};
     ReportInputs report{config, board, *pipeline, sink, outputs.transport};
-    while (capturing.load(std::memory_order_acquire) != 0) {
-        const int sig = sigtimedwait(&signals, nullptr, &wait);
+    for (;;) {
+        pollfd fds[2] = {{signal_fd.fd, POLLIN, 0}, {ended_fd.fd, POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0) continue;  // EINTR: a signal not in the set (SIGSTOP...)
+        if ((fds[1].revents & POLLIN) != 0) break;
+        signalfd_siginfo info{};
+        if ((fds[0].revents & POLLIN) == 0 ||
+            ::read(signal_fd.fd, &info, sizeof info) != static_cast<ssize_t>(sizeof info))
+            continue;
+        const auto sig = static_cast<int>(info.ssi_signo);
         if (sig == SIGINT || sig == SIGTERM) {
             if (live) (void)sd_notify(0, "STOPPING=1");
             stop.store(true, std::memory_order_relaxed);

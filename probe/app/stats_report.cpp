@@ -17,9 +17,9 @@ void print_report(std::FILE* out, const ReportInputs& in) {
     std::string header;
     for (const CaptureCell& c : cells) {
         if (!header.empty()) header += ", ";
-        header += live ? fmt::format("{} (ifIndex {}, {})", c.name, c.ifindex,
-                                     link_type_name(c.link))
-                       : fmt::format("{} ({})", c.name, link_type_name(c.link));
+        header +=
+            live ? fmt::format("{} (ifIndex {}, {})", c.name, c.ifindex, link_type_name(c.link))
+                 : fmt::format("{} ({})", c.name, link_type_name(c.link));
     }
     fmt::print(out, "spanflow: {} {}{}\n", live ? "live capture on" : "replay of", header,
                in.running ? fmt::format(" (running {:.1f} s)", in.elapsed_seconds) : "");
@@ -49,7 +49,8 @@ void print_report(std::FILE* out, const ReportInputs& in) {
             line(2, "packets read", c.received);
             if (c.skipped_bad_time != 0)
                 line(4, "skipped, timestamp out of range", c.skipped_bad_time);
-            if (!in.config.filter.empty()) line(4, "left out by the capture filter", c.filtered_out);
+            if (!in.config.filter.empty())
+                line(4, "left out by the capture filter", c.filtered_out);
         }
     }
     if (live) line(2, "packets decoded", d.packets);
@@ -93,8 +94,9 @@ void print_report(std::FILE* out, const ReportInputs& in) {
         for (std::size_t i = 0; i < in.sink.collector_count(); ++i) {
             const CollectorCounters c = in.sink.collector(i);
             const std::string error =
-                c.send_errors != 0 ? fmt::format(" ({})", std::strerror(static_cast<int>(c.last_errno)))
-                                   : std::string();
+                c.send_errors != 0
+                    ? fmt::format(" ({})", std::strerror(static_cast<int>(c.last_errno)))
+                    : std::string();
             fmt::print(out, "    collector {}: {} datagrams sent, {} send errors{}{}\n",
                        in.transport.collectors()[i].address.to_string(), c.datagrams_sent,
                        c.send_errors, error,

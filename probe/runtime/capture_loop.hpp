@@ -16,10 +16,12 @@ namespace spanflow {
 
 // Runs until the source ends or fails, or `stop` is set; then finishes this producer (every flow
 // it fed is still exported). Returns the source's last status.
+// Called once per capture thread; kept out of line so that profilers (callgrind's
+// --toggle-collect, bench/README.md) can name the loop.
 template <CaptureSource Source, class Clock>
-PollStatus run_capture(Source& source, Clock& clock, Pipeline::Producer& producer,
-                       OwnExports& own_exports, CaptureCell& cell,
-                       const std::atomic<bool>& stop) {
+[[gnu::noinline]] PollStatus run_capture(Source& source, Clock& clock, Pipeline::Producer& producer,
+                                         OwnExports& own_exports, CaptureCell& cell,
+                                         const std::atomic<bool>& stop) {
     Decoder decoder(source.link_type());
     PacketBatch batch;
     PacketMeta metas[kBatchSize];

@@ -20,7 +20,7 @@ class LiveClock {
 
     [[nodiscard]] Timestamp wall_now() const {
         return real_start_ + std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() -
-                                                                 steady_start_);
+                                                                  steady_start_);
     }
     // Moves the clock to now, packets or not.
     void advance() { clock_.observe(wall_now()); }

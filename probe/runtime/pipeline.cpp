@@ -159,8 +159,7 @@ Pipeline::Pipeline(const PipelineConfig& config, RecordSink& sink) : config_(con
     shard_config.max_flows = flows_per_shard(config_);
     for (unsigned i = 0; i < config_.workers; ++i) {
         workers_.push_back(std::make_unique<Worker>(shard_config, config_.ring_slots,
-                                                    config_.producers,
-                                                    !config_.run_to_completion));
+                                                    config_.producers, !config_.run_to_completion));
     }
     for (unsigned p = 0; p < config_.producers; ++p)
         producers_.push_back(std::unique_ptr<Producer>(new Producer(*this, p)));

@@ -66,8 +66,8 @@ struct PipelineConfig {
     FlowShardConfig shard{};      // max_flows: the whole cache, split between the workers
     bool lossless{true};          // replay: wait on a full ring; live: count and drop
     Duration tick_interval{std::chrono::milliseconds{100}};
-    unsigned producers{1};           // capture threads
-    bool run_to_completion{false};   // producers == workers: each producer owns a shard
+    unsigned producers{1};          // capture threads
+    bool run_to_completion{false};  // producers == workers: each producer owns a shard
 };
 
 // Where ended flows go, called on the exporter thread only.
@@ -174,8 +174,8 @@ class Pipeline {
 
     [[nodiscard]] unsigned workers() const { return static_cast<unsigned>(workers_.size()); }
     [[nodiscard]] bool runs_to_completion() const { return config_.run_to_completion; }
-    [[nodiscard]] FlowShardStats flow_stats() const;      // sum over workers, any thread, any time
-    [[nodiscard]] DispatchStats dispatch_stats() const;   // sum over producers, any thread
+    [[nodiscard]] FlowShardStats flow_stats() const;     // sum over workers, any thread, any time
+    [[nodiscard]] DispatchStats dispatch_stats() const;  // sum over producers, any thread
 
     // The shard a key's hash belongs to: the low 32 bits, scaled to the shard count. The table
     // takes its fingerprint and home slot from the top 32, so each shard's table still sees

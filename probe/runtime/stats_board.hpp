@@ -23,8 +23,8 @@ struct CaptureLoopStats {
 
 // One capture thread's cell: what it is, and its published counters.
 struct CaptureCell {
-    std::string name;     // file path or interface name
-    bool live{false};     // an interface, not a file
+    std::string name;  // file path or interface name
+    bool live{false};  // an interface, not a file
     std::uint32_t ifindex{0};
     LinkType link{};
     Published<CaptureLoopStats> stats;

@@ -19,8 +19,8 @@
 
 #include "bench/traffic.hpp"
 #include "probe/app/export_sink.hpp"
-#include "probe/runtime/pipeline.hpp"
 #include "probe/decode/decoder.hpp"
+#include "probe/runtime/pipeline.hpp"
 #include "tests/unit/udp_receiver.hpp"
 
 namespace {

@@ -339,6 +339,27 @@ if [[ $have_oracle -eq 1 ]]; then
         bad "two interfaces: $(head -5 "$work/cmp.txt")"
     fi
 
+    echo "== an interface down at start: spanflow waits, and captures once it is up"
+    veth vA3 vB3
+    in_b ip link set vB3 down
+    ifindex_b3=$(in_b cat /sys/class/net/vB3/ifindex)
+    start_probe down -i vB3 -w "$work/down.jsonl" || bad "down at start: start"
+    in_b ip link set vB3 up
+    for _ in $(seq 40); do
+        grep -q "interface is up; capturing" "$work/down.err" && break
+        sleep 0.1
+    done
+    in_a tcpreplay -q -i vA3 --topspeed "$cap1" >/dev/null 2>&1
+    settle
+    stop_probe
+    totals "$cap1" "$ifindex_b3" >"$work/down-oracle.jsonl"
+    if grep -q "vB3: interface is down; capture starts when it comes up" "$work/down.err" &&
+        "$oracle" compare "$work/down-oracle.jsonl" "$work/down.jsonl" >"$work/cmp.txt" 2>&1; then
+        ok "down at start: said once, then every packet captured when it came up"
+    else
+        bad "down at start: $(head -3 "$work/cmp.txt") $(head -4 "$work/down.err")"
+    fi
+
     echo "== the collector reached through the captured interface"
     in_a ip addr add 198.18.0.1/30 dev vA
     in_b ip addr add 198.18.0.2/30 dev vB
@@ -362,6 +383,39 @@ if [[ $have_oracle -eq 1 ]]; then
         bad "own exports: left out $left_out: $(grep -c 198.18.0.1 "$work/own.jsonl") flows to the collector"
     fi
 fi
+
+echo "== readiness: READY=1 to NOTIFY_SOCKET once capturing, STOPPING=1 on SIGTERM"
+/usr/bin/python3 - "$work/notify.sock" "$work/notify.txt" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(0.2)
+deadline = time.time() + 8
+with open(sys.argv[2], "w") as out:
+    while time.time() < deadline:
+        try:
+            out.write(s.recv(4096).decode() + "\n")
+            out.flush()
+        except socket.timeout:
+            pass
+PY
+notify_pid=$!
+pids+=("$notify_pid")
+for _ in $(seq 50); do [[ -S $work/notify.sock ]] && break; sleep 0.05; done
+export NOTIFY_SOCKET=$work/notify.sock
+start_probe notify -i vB -w /dev/null || bad "notify: start"
+unset NOTIFY_SOCKET
+sleep 0.3
+grep -q "READY=1" "$work/notify.txt" && ready=1 || ready=0
+stop_probe
+sleep 0.3
+if [[ $ready -eq 1 ]] && grep -q "STATUS=capturing on vB" "$work/notify.txt" &&
+    grep -q "STOPPING=1" "$work/notify.txt"; then
+    ok "sd_notify: READY=1 with a status once capturing, STOPPING=1 on SIGTERM"
+else
+    bad "sd_notify: ready=$ready: $(tr '\n' ' ' <"$work/notify.txt")"
+fi
+kill "$notify_pid" 2>/dev/null
 
 echo "== bad input: one line, exit 2"
 expect2() {

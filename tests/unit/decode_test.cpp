@@ -309,7 +309,9 @@ TEST_SUITE("decode") {
         CHECK(m.tcp_flags == 0x02);
     }
 
-    TEST_CASE("the packet clock stamps every view and the decoder copies it, counting every packet once") {
+    TEST_CASE(
+        "the packet clock stamps every view and the decoder copies it, counting every packet "
+        "once") {
         spanflow::Decoder decoder(LinkType::ethernet);
         spanflow::PacketClock clock;
         Packet good = ipv4_tcp_syn();

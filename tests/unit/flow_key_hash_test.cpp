@@ -7,8 +7,8 @@
 #include <functional>
 #include <vector>
 
-#include "probe/runtime/pipeline.hpp"
 #include "probe/core/flow_key.hpp"
+#include "probe/runtime/pipeline.hpp"
 
 namespace {
 
