@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "capture/file_source_common.hpp"
+#include "capture/packet_filter.hpp"
 
 namespace spanflow {
 namespace {
@@ -72,15 +73,17 @@ std::unique_ptr<PcapLiveSource> PcapLiveSource::open(const std::string& name, st
         why = LiveOpenError::no_such_interface;
         return nullptr;
     }
+    PcapLiveOptions checked = options;
+    checked.snaplen = std::clamp(checked.snaplen, kMinSnaplen, kMaxSnaplen);
     std::unique_ptr<PcapLiveSource> source(
-        new PcapLiveSource(name, ifindex != 0 ? ifindex : kernel_ifindex, options));
+        new PcapLiveSource(name, ifindex != 0 ? ifindex : kernel_ifindex, checked));
     int rc = source->activate();
     if (rc == PCAP_ERROR_PERM_DENIED) {
         std::error_code ec;
         const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
         error = fmt::format(
             "capture on {} needs root or CAP_NET_RAW: run as root, or give the program the "
-            "capabilities (setcap cap_net_raw,cap_net_admin+ep {})",
+            "capability (setcap cap_net_raw+ep {})",
             name, ec ? std::string("spanflow") : self.string());
         why = LiveOpenError::permission;
         return nullptr;
@@ -111,9 +114,11 @@ std::unique_ptr<PcapLiveSource> PcapLiveSource::open(const std::string& name, st
                                                              : LiveOpenError::other;
         return nullptr;
     }
-    // The filter is compiled once, for the link type: a reopen uses the same program.
-    if (!source->filter_.active() && !options.filter.empty()) {
-        if (!source->filter_.compile(options.filter, source->dlt_, options.snaplen, error)) {
+    if (rc == PCAP_ERROR_IFACE_NOT_UP && !options.filter.empty()) {
+        // Checked now, on a handle of the link type it will have, so a filter that does not
+        // compile is refused at start; the live handle compiles it again once it opens.
+        PacketFilter check;
+        if (!check.compile(options.filter, source->dlt_, options.snaplen, error)) {
             why = LiveOpenError::bad_filter;
             return nullptr;
         }
@@ -158,15 +163,20 @@ int PcapLiveSource::activate() {
     }
     dlt_ = dlt;
     link_ = link;
-    if (!filter_.active() && !options_.filter.empty()) {
-        std::string error;
-        if (!filter_.compile(options_.filter, dlt_, options_.snaplen, error)) {
-            error_ = error;
-            pcap_close(p);
-            return PCAP_ERROR;
-        }
+    // The filter is compiled on the live handle, on every open: on Linux that handle reads VLAN
+    // tags the way the kernel hands them over (the outer tag is out of the frame), which a dead
+    // handle's code would not. A program is installed even without a filter: its "accept
+    // snaplen bytes" makes the kernel copy only that much of each packet into the ring, so a
+    // 64 MiB buffer holds 64 MiB of headers, not of whole frames.
+    bpf_program program{};
+    if (pcap_compile(p, &program, options_.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        error_ = fmt::format("capture filter '{}': {}", options_.filter, pcap_geterr(p));
+        pcap_close(p);
+        return PCAP_ERROR;
     }
-    if (filter_.active() && pcap_setfilter(p, const_cast<bpf_program*>(filter_.program())) != 0) {
+    const int set = pcap_setfilter(p, &program);
+    pcap_freecode(&program);
+    if (set != 0) {
         error_ = fmt::format("{}: cannot set the capture filter: {}", name_, pcap_geterr(p));
         pcap_close(p);
         return PCAP_ERROR;
@@ -177,6 +187,7 @@ int PcapLiveSource::activate() {
         return PCAP_ERROR;
     }
     nanoseconds_ = pcap_get_tstamp_precision(p) == PCAP_TSTAMP_PRECISION_NANO;
+    bound_ifindex_ = if_nametoindex(name_.c_str());
     handle_ = p;
     last_drop_ = last_ifdrop_ = 0;
     next_stats_ = std::chrono::steady_clock::now() + kStatsInterval;
@@ -184,27 +195,35 @@ int PcapLiveSource::activate() {
     return rc;
 }
 
-void PcapLiveSource::close_handle() {
+void PcapLiveSource::close_handle(bool interface_gone) {
     if (handle_ == nullptr) return;
-    update_kernel_stats();
+    update_kernel_stats(interface_gone);
     pcap_close(handle_);
     handle_ = nullptr;
     fd_ = -1;
 }
 
-void PcapLiveSource::update_kernel_stats() {
+void PcapLiveSource::update_kernel_stats(bool interface_gone) {
     if (handle_ == nullptr) return;
     pcap_stat ps{};
     if (pcap_stats(handle_, &ps) != 0) return;
     // Differences of 32-bit counters: right across one wrap between two reads.
     stats_.dropped_kernel += static_cast<std::uint32_t>(ps.ps_drop - last_drop_);
-    stats_.dropped_interface += static_cast<std::uint32_t>(ps.ps_ifdrop - last_ifdrop_);
     last_drop_ = ps.ps_drop;
+    // libpcap reads the interface's drops from sysfs, relative to its value at open: once the
+    // interface is gone that reads 0 and the difference would wrap. A step of more than 2^31
+    // is such a reset, not drops.
+    const auto ifdrop = static_cast<std::uint32_t>(ps.ps_ifdrop - last_ifdrop_);
+    if (!interface_gone && ifdrop < (1u << 31)) stats_.dropped_interface += ifdrop;
     last_ifdrop_ = ps.ps_ifdrop;
 }
 
+void PcapLiveSource::finish() {
+    update_kernel_stats(bound_ifindex_ != 0 && if_nametoindex(name_.c_str()) != bound_ifindex_);
+}
+
 void PcapLiveSource::lost(const std::string& why) {
-    close_handle();
+    close_handle(true);
     say(fmt::format("{}: capture lost ({}); opening it again when the interface is back", name_,
                     why));
     retry_ = kFirstRetry;
@@ -243,6 +262,13 @@ PollStatus PcapLiveSource::poll(PacketBatch& batch) {
         const bool was_open = opened_once_;
         const int rc = activate();
         if (rc < 0) {
+            // Said once per reason, not once per try: a link type that changed, the rights
+            // lost, no memory for the ring. An interface still away is the expected wait.
+            if (rc != PCAP_ERROR_NO_SUCH_DEVICE && rc != PCAP_ERROR_IFACE_NOT_UP &&
+                error_ != said_error_) {
+                say(fmt::format("cannot capture again yet: {}", error_));
+                said_error_ = error_;
+            }
             retry_ = std::min(retry_ * 2, kMaxRetry);
             next_retry_ = now + retry_;
             ++stats_.empty_polls;
@@ -256,8 +282,16 @@ PollStatus PcapLiveSource::poll(PacketBatch& batch) {
         }
     }
     if (now >= next_stats_) {
-        update_kernel_stats();
         next_stats_ = now + kStatsInterval;
+        // A deleted interface is not always reported on the socket (taken down first, then
+        // deleted: the error came at the down), and one re-created at once has the same name:
+        // its kernel ifindex tells. The handle is bound to the old one and would see nothing.
+        if (bound_ifindex_ != 0 && if_nametoindex(name_.c_str()) != bound_ifindex_) {
+            lost("the interface was deleted");
+            ++stats_.empty_polls;
+            return PollStatus::empty;
+        }
+        update_kernel_stats(false);
     }
     pollfd p{fd_, POLLIN, 0};
     const int ready = ::poll(&p, 1, static_cast<int>(kPollTimeout.count()));
@@ -274,8 +308,8 @@ PollStatus PcapLiveSource::poll(PacketBatch& batch) {
     } else if (rc == 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
         // The interface went down: libpcap has read and cleared the socket's error, and the
         // handle captures again once it is up. Only an interface that is gone is reopened.
-        if (if_nametoindex(name_.c_str()) == 0) {
-            lost("the interface is gone");
+        if (bound_ifindex_ != 0 && if_nametoindex(name_.c_str()) != bound_ifindex_) {
+            lost("the interface was deleted");
         } else {
             std::this_thread::sleep_for(kPollTimeout);  // no busy loop while it is down
         }

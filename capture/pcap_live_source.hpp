@@ -11,7 +11,9 @@
 //   - a 10 ms block timeout, non-blocking, and poll() with kPollTimeout: never timeout 0, which
 //     on TPACKET_V3 means "hand a block over only when it is full", so a quiet link delivers
 //     nothing (ENVIRONMENT.md saw 0 of 360 packets);
-//   - nanosecond timestamps where the kernel gives them.
+//   - nanosecond timestamps where the kernel gives them;
+//   - a BPF program always, the capture filter or "accept": it makes the kernel copy only the
+//     snaplen into the ring.
 //
 // Packet memory. libpcap hands a TPACKET_V3 block back to the kernel inside pcap_dispatch() once
 // its last packet has been seen, so a pointer into the ring is not safe after the callback
@@ -36,7 +38,6 @@
 #include <string>
 #include <vector>
 
-#include "capture/packet_filter.hpp"
 #include "capture/source.hpp"
 #include "probe/core/link_type.hpp"
 #include "probe/core/packet_view.hpp"
@@ -46,8 +47,12 @@ struct pcap_pkthdr;
 
 namespace spanflow {
 
+// libpcap refuses less than a link header; 262144 is its MAXIMUM_SNAPLEN.
+inline constexpr int kMinSnaplen = 64;
+inline constexpr int kMaxSnaplen = 262144;
+
 struct PcapLiveOptions {
-    int snaplen{256};
+    int snaplen{256};  // kept within [kMinSnaplen, kMaxSnaplen]
     bool promiscuous{true};
     int buffer_bytes{64 << 20};
     std::string filter;  // tcpdump syntax; empty: every packet
@@ -94,15 +99,19 @@ class PcapLiveSource {
     [[nodiscard]] std::uint32_t ifindex() const { return ifindex_; }
     [[nodiscard]] int datalink() const { return dlt_; }
     [[nodiscard]] bool capturing() const { return handle_ != nullptr; }
-    // Reads the kernel's counters now (the capture thread does this once a second by itself).
-    void update_kernel_stats();
+    // At the end of the capture: reads the kernel's counters one last time, so the report has
+    // every drop (the capture thread reads them once a second while it runs).
+    void finish();
+    // After a stop, the capture loop reads what the kernel has already captured before it ends.
+    static constexpr bool kDrainOnStop = true;
 
   private:
     PcapLiveSource(std::string name, std::uint32_t ifindex, const PcapLiveOptions& options);
     // pcap_create .. pcap_activate, the filter, non-blocking. Returns a libpcap status: 0 (or a
     // warning, > 0) on success, else < 0 with error_ set.
     int activate();
-    void close_handle();
+    void close_handle(bool interface_gone = false);
+    void update_kernel_stats(bool interface_gone);
     void lost(const std::string& why);  // the interface went away: close, schedule a reopen
     static void on_packet(unsigned char* user, const ::pcap_pkthdr* header,
                           const unsigned char* bytes);
@@ -110,7 +119,6 @@ class PcapLiveSource {
     std::string name_;
     std::uint32_t ifindex_;
     PcapLiveOptions options_;
-    PacketFilter filter_;
     LinkType link_{LinkType::ethernet};
     int dlt_{1};  // DLT_EN10MB until the handle says otherwise
     pcap* handle_{nullptr};
@@ -118,7 +126,9 @@ class PcapLiveSource {
     bool nanoseconds_{true};
     bool opened_once_{false};
     bool said_waiting_{false};
+    unsigned bound_ifindex_{0};  // the kernel ifindex the handle is bound to (0: "any")
     std::string error_;
+    std::string said_error_;  // the reopen failure last said on stderr
     CaptureStats stats_;
     // pcap_stats() of the current handle at the last read: 32-bit, per handle.
     std::uint32_t last_drop_{0}, last_ifdrop_{0};

@@ -33,7 +33,8 @@ enum class PollStatus : std::uint8_t {
 // counters do (libpcap's are 32-bit, PACKET_STATISTICS clears on read). A field a backend has no
 // way to know stays 0; the report says which ones apply.
 struct CaptureStats {
-    std::uint64_t received{0};           // packets handed to the probe (after the capture filter)
+    std::uint64_t received{0};           // live: packets the kernel handed over (after its
+                                         // filter); file: every record read
     std::uint64_t skipped_bad_time{0};   // file: records whose time is before 1970 or after 2242
     std::uint64_t filtered_out{0};       // file: packets the capture filter did not keep
     std::uint64_t dropped_kernel{0};     // live: the kernel's buffer was full (pcap ps_drop)

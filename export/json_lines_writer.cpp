@@ -33,10 +33,9 @@ bool JsonLinesWriter::reopen(std::string& error) {
     if (!owns_file_) return true;
     if (file_ != nullptr) {
         std::string ignored;
-        (void)flush(ignored);
+        (void)flush(ignored);  // a failure stays remembered: the run still ends with status 1
         std::fclose(file_);
     }
-    failed_ = false;
     file_ = std::fopen(path_.c_str(), "a");
     if (file_ == nullptr) {
         error = "cannot reopen " + path_ + ": " + std::strerror(errno);
@@ -60,15 +59,27 @@ void JsonLinesWriter::write(const FlowRecord& r) {
 }
 
 bool JsonLinesWriter::flush(std::string& error) {
-    if (file_ == nullptr) return true;
+    if (file_ == nullptr) {
+        if (lost_ != 0) {
+            error = "cannot write " + path_ + ": " + std::to_string(lost_) +
+                    " records lost after the file could not be reopened";
+            return false;
+        }
+        return true;
+    }
+    // The first failure is kept, with its reason: a later reopen (SIGHUP) does not make the run
+    // look clean, it still ends with status 1.
+    auto failed = [this] {
+        if (failure_.empty()) failure_ = std::strerror(errno);
+        failed_ = true;
+    };
     if (!buffer_.empty()) {
-        if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) failed_ = true;
+        if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) failed();
         buffer_.clear();
     }
-    if (std::fflush(file_) != 0) failed_ = true;
+    if (std::fflush(file_) != 0) failed();
     if (failed_)
-        error = "cannot write " + (path_ == "-" ? std::string("stdout") : path_) + ": " +
-                std::strerror(errno);
+        error = "cannot write " + (path_ == "-" ? std::string("stdout") : path_) + ": " + failure_;
     return !failed_;
 }
 

@@ -32,6 +32,7 @@ class JsonLinesWriter {
     std::FILE* file_{nullptr};
     bool owns_file_{false};
     bool failed_{false};
+    std::string failure_;  // strerror of the first failed write
     std::string path_;
     std::string buffer_;
     std::uint64_t records_{0};

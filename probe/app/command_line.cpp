@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include <grp.h>
+#include <net/if.h>
 #include <pwd.h>
 
 #include <charconv>
@@ -61,9 +62,6 @@ Checked seconds(const std::string& option, const std::string& text, Duration& ou
     return {};
 }
 
-// libpcap refuses less than a link header; 262144 is its MAXIMUM_SNAPLEN.
-constexpr std::uint64_t kMinSnaplen = 64;
-constexpr std::uint64_t kMaxSnaplen = 262144;
 constexpr std::uint64_t kMinBufferBytes = 1 << 20;
 constexpr std::uint64_t kMaxBufferBytes = (std::uint64_t{1} << 31) - 1;  // libpcap takes an int
 constexpr std::size_t kMaxInterfaceName = 16;                            // IFNAMSIZ
@@ -327,6 +325,24 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     for (std::size_t i = 0; i < filter_words.size(); ++i)
         config.filter += (i == 0 ? "" : " ") + filter_words[i];
     config.live.filter = config.filter;
+    if (!config.group.empty() && config.user.empty())
+        checks.push_back(
+            {"--group: give --user too; --group alone would leave the process "
+             "running as root"});
+    if (config.interfaces.size() > 1) {
+        for (const InterfaceSpec& spec : config.interfaces) {
+            if (spec.name == "any")
+                checks.push_back(
+                    {"--interface: 'any' already captures every interface; give it "
+                     "alone, or the other interfaces' packets are counted twice"});
+        }
+    }
+    // `-i eth0 eth1` reads eth1 as a capture filter, which libpcap would take as a host name.
+    if (filter_words.size() == 1 && if_nametoindex(filter_words[0].c_str()) != 0)
+        checks.push_back(
+            {fmt::format("'{}' after the options is read as a capture filter, and it "
+                         "names an interface; give each interface with its own -i",
+                         filter_words[0])});
     if (!config.user.empty()) {
         const passwd* pw = getpwnam(config.user.c_str());
         if (pw == nullptr) {

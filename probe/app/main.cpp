@@ -1,12 +1,11 @@
-// spanflow: the probe's entry point. Parses options, then runs with the signals taken on the main
-// thread (probe/app/run.hpp).
+// spanflow: the probe's entry point. Parses options and runs (probe/app/run.hpp), which takes the
+// signals on this thread.
 #include <fmt/format.h>
 
 #include "probe/app/probe_config.hpp"
 #include "probe/app/run.hpp"
 
 int main(int argc, char** argv) {
-    spanflow::block_run_signals();
     spanflow::ProbeConfig config;
     std::string message;
     switch (spanflow::parse_command_line(argc, argv, config, message)) {

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -95,16 +96,17 @@ OwnExports own_exports_of(const UdpTransport& transport) {
     return OwnExports(std::move(flows));
 }
 
-// --user/--group: from here on, this process runs as that user, with CAP_NET_RAW and
-// CAP_NET_ADMIN kept (a capture reopened after its interface came back needs them) and every
-// other capability, supplementary group and the bounding set dropped. Called before any thread
-// starts: capabilities are per thread, and the threads inherit these.
+// --user/--group: from here on, this process runs as that user, with CAP_NET_RAW kept (a
+// capture reopened after its interface came back needs it; libpcap's ring, buffer size and
+// promiscuous membership need nothing more) and every other capability, supplementary group and
+// the bounding set dropped. Called before any thread starts: capabilities are per thread, and
+// the threads inherit these.
 bool drop_privileges(const ProbeConfig& config, std::string& error) {
     if (config.uid < 0 && config.gid < 0) return true;
     capng_clear(CAPNG_SELECT_BOTH);
     if (capng_updatev(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED),
-                      CAP_NET_RAW, CAP_NET_ADMIN, -1) != 0) {
-        error = "--user: cannot keep CAP_NET_RAW and CAP_NET_ADMIN";
+                      CAP_NET_RAW, -1) != 0) {
+        error = "--user: cannot keep CAP_NET_RAW";
         return false;
     }
     const uid_t uid = config.uid >= 0 ? static_cast<uid_t>(config.uid) : getuid();
@@ -208,6 +210,19 @@ int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, 
         return 2;
     }
 
+    // From here the signals are blocked in every thread (the threads started below inherit the
+    // mask), and the main thread takes them from a signalfd. Until now they had their default
+    // action: a run stopped while it opens its inputs has nothing to export yet. The main thread
+    // sleeps in poll() on that descriptor and on an eventfd the last capture thread to end
+    // writes to, so a replay's end and a signal both wake it at once.
+    const sigset_t signals = run_signals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    const Fd signal_fd(signalfd(-1, &signals, SFD_CLOEXEC));
+    const Fd ended_fd(eventfd(0, EFD_CLOEXEC));
+    if (signal_fd.fd < 0 || ended_fd.fd < 0) {
+        error_line(std::string("cannot wait for signals: ") + std::strerror(errno));
+        return 1;
+    }
     try {
         pipeline->start();
     } catch (const std::system_error& e) {
@@ -216,18 +231,9 @@ int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, 
     }
     std::atomic<bool> stop{false};
     std::atomic<unsigned> capturing{static_cast<unsigned>(sources.size())};
-    // The main thread sleeps in poll() on two descriptors: the signals (a signalfd: they are
-    // blocked in every thread) and an eventfd the last capture thread to end writes to, so a
-    // replay's end and a signal both wake it at once.
-    const sigset_t signals = run_signals();
-    const Fd signal_fd(signalfd(-1, &signals, SFD_CLOEXEC));
-    const Fd ended_fd(eventfd(0, EFD_CLOEXEC));
-    if (signal_fd.fd < 0 || ended_fd.fd < 0) {
-        error_line(std::string("cannot wait for signals: ") + std::strerror(errno));
-        return 1;
-    }
     std::vector<PollStatus> status(sources.size(), PollStatus::packets);
     std::vector<std::thread> threads;
+    threads.reserve(sources.size());
     for (std::size_t i = 0; i < sources.size(); ++i) {
         const std::string name =
             live ? "sf-cap-" + board.captures()[i].name : std::string("sf-capture");
@@ -275,6 +281,12 @@ int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, 
             continue;
         const auto sig = static_cast<int>(info.ssi_signo);
         if (sig == SIGINT || sig == SIGTERM) {
+            if (stop.load(std::memory_order_relaxed)) {
+                // A second one: the capture is stuck (a pipe that sends nothing, a FIFO
+                // without a writer) or the operator will not wait for the flows to go out.
+                error_line("second stop signal: exiting without exporting the flows held");
+                std::_Exit(1);
+            }
             if (live) (void)sd_notify(0, "STOPPING=1");
             stop.store(true, std::memory_order_relaxed);
         } else if (sig == SIGUSR1) {
@@ -306,11 +318,6 @@ int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, 
 }
 
 }  // namespace
-
-void block_run_signals() {
-    const sigset_t signals = run_signals();
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-}
 
 int run_probe(const ProbeConfig& config) {
     std::string error;

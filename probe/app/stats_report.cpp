@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "export/export_path.hpp"
@@ -75,12 +76,14 @@ void print_report(std::FILE* out, const ReportInputs& in) {
         std::uint64_t n = f.flows_ended[static_cast<std::size_t>(r)];
         if (reason == FlowEndReason::lack_of_resources) {
             line(4, "evicted, table full (--max-flows)", f.evicted_table_full);
-            line(4, "split, counter would overflow", n - f.evicted_table_full);
+            // Saturated: while the run goes on, the two counters may come from two batches.
+            line(4, "split, counter would overflow", n - std::min(n, f.evicted_table_full));
         } else {
             line(4, end_reason_name(reason), n);
         }
     }
-    if (in.running) line(2, "flows in the cache now", f.flows_created - ended);
+    if (in.running)
+        line(2, "flows in the cache now", f.flows_created - std::min(ended, f.flows_created));
     const ExportCounters x = in.sink.counters();
     if (!in.config.collectors.empty()) {
         const ExportStats& e = x.exported;

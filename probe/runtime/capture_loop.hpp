@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 
 #include "capture/source.hpp"
 #include "probe/decode/decoder.hpp"
@@ -14,8 +15,13 @@
 
 namespace spanflow {
 
+// The most a live capture spends on what the kernel still holds after a stop.
+inline constexpr std::chrono::seconds kDrainTime{2};
+
 // Runs until the source ends or fails, or `stop` is set; then finishes this producer (every flow
-// it fed is still exported). Returns the source's last status.
+// it fed is still exported). Returns the source's last status. A live source (kDrainOnStop)
+// still hands over what the kernel had already captured when the stop came, for at most
+// kDrainTime; a replay stops at once.
 // Called once per capture thread; kept out of line so that profilers (callgrind's
 // --toggle-collect, bench/README.md) can name the loop.
 template <CaptureSource Source, class Clock>
@@ -27,7 +33,17 @@ template <CaptureSource Source, class Clock>
     PacketMeta metas[kBatchSize];
     PollStatus status = PollStatus::packets;
     CaptureLoopStats published;
-    while (!stop.load(std::memory_order_relaxed)) {
+    constexpr bool kDrain = requires {
+        Source::kDrainOnStop;
+    };
+    std::chrono::steady_clock::time_point drain_until{};
+    bool draining = false;
+    for (;;) {
+        if (stop.load(std::memory_order_relaxed) && !draining) {
+            if (!kDrain) break;
+            draining = true;
+            drain_until = std::chrono::steady_clock::now() + kDrainTime;
+        }
         status = source.poll(batch);
         std::size_t n = 0;
         if (batch.count != 0) {
@@ -44,6 +60,14 @@ template <CaptureSource Source, class Clock>
         published.own_exports_skipped = own_exports.removed();
         cell.stats.publish(published);
         if (status == PollStatus::end || status == PollStatus::error) break;
+        if (draining &&
+            (status == PollStatus::empty || std::chrono::steady_clock::now() >= drain_until))
+            break;
+    }
+    if constexpr (requires { source.finish(); }) {
+        source.finish();  // the last drop counters
+        published.capture = source.stats();
+        cell.stats.publish(published);
     }
     producer.finish(clock.packet_clock());
     return status;

@@ -30,9 +30,11 @@ tag=sf$$
 ns_a=$tag-a  # the sender: tcpreplay, and collectors reached through the captured interface
 ns_b=$tag-b  # the probe
 work=$(mktemp -d)
-pids=()
 cleanup() {
-    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+    # Only this shell's background jobs that are still running: a PID already reaped is never
+    # signalled (it may belong to another process by now).
+    local pid
+    for pid in $(jobs -p); do kill -KILL "$pid" 2>/dev/null; done
     wait 2>/dev/null
     ip netns del "$ns_a" 2>/dev/null
     ip netns del "$ns_b" 2>/dev/null
@@ -71,7 +73,6 @@ start_probe() {
     # signals below reach it and not a subshell.
     ip netns exec "$ns_b" "$probe" "$@" 2>"$work/$name.err" &
     probe_pid=$!
-    pids+=("$probe_pid")
     for _ in $(seq 100); do
         grep -q "capturing on" "$work/$name.err" 2>/dev/null && return 0
         kill -0 "$probe_pid" 2>/dev/null || break
@@ -80,11 +81,23 @@ start_probe() {
     echo "spanflow did not start: $(cat "$work/$name.err")"
     return 1
 }
-# stop_probe: SIGTERM, then waits; sets $probe_status.
+# stop_probe: SIGTERM, then waits (at most 20 s, then SIGKILL); sets $probe_status.
 stop_probe() {
-    kill -TERM "$probe_pid"
+    kill -TERM "$probe_pid" 2>/dev/null
+    local _
+    for _ in $(seq 200); do
+        kill -0 "$probe_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$probe_pid" 2>/dev/null
     wait "$probe_pid"
     probe_status=$?
+}
+# stop_collector PID: SIGTERM to a spanflow-collect (it writes what it has and its summary).
+stop_collector() {
+    sleep 0.5  # the last datagrams are in its socket by now
+    kill -TERM "$1" 2>/dev/null
+    wait "$1"
 }
 # report_value NAME LABEL: the number on the report line of $work/NAME.err that starts with LABEL
 # (the last report printed).
@@ -146,7 +159,7 @@ else
     unsent=0
     for capture in "${captures[@]}"; do
         name=$(basename "$capture")
-        start_probe exact -i vB -w "$work/exact.jsonl" || { bad "$name: start"; continue; }
+        start_probe exact -i vB -w "$work/exact.jsonl" || { bad "$name: start"; stop_probe; continue; }
         if ! replay "$capture" --topspeed; then
             stop_probe
             unsent=$((unsent + 1))
@@ -204,10 +217,9 @@ stop_probe
 
 echo "== signals: SIGUSR1 reports and goes on; SIGHUP reopens -w; SIGTERM loses nothing"
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-ip netns exec "$ns_b" "$collect" -l 127.0.0.1:"$port" -w "$work/collected.jsonl" --idle-exit 3 \
+ip netns exec "$ns_b" "$collect" -l 127.0.0.1:"$port" -w "$work/collected.jsonl" --idle-exit 60 \
     2>"$work/collect.err" &
 collect_pid=$!
-pids+=("$collect_pid")
 sleep 0.3
 big=$source_dir/pcaps/table-full.pcap
 [[ -n $shared && -f $shared/pcaps/ndpi__gnutella.pcap ]] && big=$shared/pcaps/ndpi__gnutella.pcap
@@ -222,16 +234,15 @@ if kill -0 "$probe_pid" 2>/dev/null && grep -q "(running" "$work/signals.err"; t
 else
     bad "SIGUSR1: $(tail -3 "$work/signals.err")"
 fi
-kill -USR1 "$probe_pid"  # flush point: the first file has everything ended so far
 mv "$work/hup.jsonl" "$work/hup.jsonl.1"
 kill -HUP "$probe_pid"
 ip netns exec "$ns_a" tcpreplay -i vA --pps 2000 "$big" >/dev/null 2>&1 &
 replay_pid=$!
-pids+=("$replay_pid")
 sleep 1
 stop_probe  # mid-stream
 kill "$replay_pid" 2>/dev/null
-wait "$collect_pid"
+wait "$replay_pid" 2>/dev/null
+stop_collector "$collect_pid"
 exported=$(report_value signals "IPFIX records exported")
 written=$(report_value signals "JSON records written")
 collected=$(wc -l <"$work/collected.jsonl")
@@ -257,7 +268,7 @@ if [[ $have_oracle -eq 1 ]]; then
         double "$work/flap-oracle1.jsonl" >"$work/flap-oracle.jsonl"
     }
     flap_oracle "$ifindex_b"
-    echo "== the interface down and up, and deleted and re-created, between two replays"
+    echo "== the interface down and up, and deleted and re-created (also down first), between two replays"
     start_probe flap -i vB -w "$work/flap.jsonl" || bad "flap: start"
     replay "$flap" --topspeed
     in_b ip link set vB down
@@ -286,12 +297,17 @@ if [[ $have_oracle -eq 1 ]]; then
         fi
         replay "$flap" --topspeed
         settle
+        # As nobody, the interface is first taken down (the socket's one error comes then), then
+        # deleted: only its changed kernel ifindex can tell.
+        if [[ $user == nobody ]]; then in_b ip link set vB down; sleep 0.3; fi
         ip -n "$ns_b" link del vB
-        veth vA vB
+        veth vA vB  # at once: the same name, a new kernel ifindex
         for _ in $(seq 60); do
             grep -q "capturing again" "$work/re-$user.err" && break
             sleep 0.1
         done
+        grep -q "capturing again" "$work/re-$user.err" ||
+            bad "deleted and re-created ($user): no reopen within 6 s"
         replay "$flap" --topspeed
         settle
         stop_probe
@@ -307,7 +323,11 @@ if [[ $have_oracle -eq 1 ]]; then
     echo "== capture filters keep exactly what tcpdump's libpcap keeps, live and in a replay"
     filtered_capture=$source_dir/pcaps/proto-mix.pcap
     [[ -n $shared && -f $shared/pcaps/ndpi__android.pcap ]] && filtered_capture=$shared/pcaps/ndpi__android.pcap
-    for filter in "not udp" "tcp or icmp" "udp port 53"; do
+    vlan_capture=$source_dir/pcaps/encap-vlan.pcap
+    for case in "$filtered_capture|not udp" "$filtered_capture|tcp or icmp" \
+        "$filtered_capture|udp port 53" "$vlan_capture|vlan 100" "$vlan_capture|vlan and udp"; do
+        filtered_capture=${case%%|*}
+        filter=${case#*|}
         tcpdump -r "$filtered_capture" -w "$work/filtered.pcap" "$filter" 2>/dev/null
         totals "$work/filtered.pcap" "$ifindex_b" >"$work/f-oracle.jsonl"
         start_probe filter -i vB -w "$work/filter.jsonl" $filter || bad "filter: start"
@@ -365,16 +385,17 @@ if [[ $have_oracle -eq 1 ]]; then
     in_b ip addr add 198.18.0.2/30 dev vB
     port=4739
     ip netns exec "$ns_a" "$collect" -l 198.18.0.1:$port -w "$work/own-collected.jsonl" \
-        --idle-exit 3 2>"$work/own-collect.err" &
+        --idle-exit 60 2>"$work/own-collect.err" &
     own_collect=$!
-    pids+=("$own_collect")
     sleep 0.3
-    start_probe own -i vB -n 198.18.0.1:$port -w "$work/own.jsonl" --template-refresh-packets 1 ||
-        bad "own: start"
-    replay "$big" --topspeed
+    start_probe own -i vB -n 198.18.0.1:$port -w "$work/own.jsonl" --template-refresh-packets 1 \
+        --inactive-timeout 1 || bad "own: start"
+    # Paced, so that datagrams go out while the capture runs (a flow ends every few packets with
+    # an inactive timeout of 1 s), and cross the captured interface then.
+    replay "$big" --pps 3000
     sleep 1.5
     stop_probe
-    wait "$own_collect"
+    stop_collector "$own_collect"
     left_out=$(report_value own "left out, this probe's own exports")
     if [[ $left_out -gt 0 ]] && ! grep -q "\"destinationIPv4Address\":\"198.18.0.1\",\"protocolIdentifier\":17" "$work/own.jsonl" &&
         [[ -s $work/own-collected.jsonl ]]; then
@@ -400,7 +421,6 @@ with open(sys.argv[2], "w") as out:
             pass
 PY
 notify_pid=$!
-pids+=("$notify_pid")
 for _ in $(seq 50); do [[ -S $work/notify.sock ]] && break; sleep 0.05; done
 export NOTIFY_SOCKET=$work/notify.sock
 start_probe notify -i vB -w /dev/null || bad "notify: start"
@@ -430,7 +450,7 @@ expect2() {
         bad "$*: exit $status: $err"
     fi
 }
-expect2 "interface 'nosuch0' does not exist; the interfaces here are: lo, vB" in_b "$probe" -i nosuch0 -w -
+expect2 "interface 'nosuch0' does not exist; the interfaces here are: lo, " in_b "$probe" -i nosuch0 -w -
 expect2 "capture filter 'port lots'" in_b "$probe" -i vB -w - port lots
 expect2 "--interface: not allowed with --read" "$probe" -r "$quiet" -i vB -w -
 if command -v setpriv >/dev/null; then

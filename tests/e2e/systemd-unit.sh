@@ -90,8 +90,8 @@ fi
 # 3. Service type, restart and hardening.
 missing=()
 for line in 'Type=notify' 'NotifyAccess=main' 'Restart=on-failure' 'NoNewPrivileges=yes' \
-    'ProtectSystem=strict' 'DynamicUser=yes' 'CapabilityBoundingSet=CAP_NET_RAW CAP_NET_ADMIN' \
-    'AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN' 'MemoryDenyWriteExecute=yes'; do
+    'ProtectSystem=strict' 'DynamicUser=yes' 'CapabilityBoundingSet=CAP_NET_RAW' \
+    'AmbientCapabilities=CAP_NET_RAW' 'MemoryDenyWriteExecute=yes'; do
     grep -qFx "$line" "$unit" || missing+=("$line")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
