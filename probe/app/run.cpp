@@ -42,6 +42,8 @@ void error_line(const std::string& text) {
 }
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+// A stop signal this long after the first one exits at once; sooner, it is the same stop.
+constexpr auto kSecondSignalAfter = std::chrono::seconds{1};
 // A capture file's records are at most libpcap's MAXIMUM_SNAPLEN: the filter is compiled for it.
 constexpr int kFileSnaplen = 262144;
 
@@ -271,6 +273,7 @@ int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, 
     // The main thread serves the signals until every capture has ended.
     const auto started = std::chrono::steady_clock::now();
     ReportInputs report{config, board, *pipeline, sink, outputs.transport};
+    std::chrono::steady_clock::time_point stop_signalled{};
     for (;;) {
         pollfd fds[2] = {{signal_fd.fd, POLLIN, 0}, {ended_fd.fd, POLLIN, 0}};
         if (::poll(fds, 2, -1) < 0) continue;  // EINTR: a signal not in the set (SIGSTOP...)
@@ -281,12 +284,17 @@ int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, 
             continue;
         const auto sig = static_cast<int>(info.ssi_signo);
         if (sig == SIGINT || sig == SIGTERM) {
+            const auto now = std::chrono::steady_clock::now();
             if (stop.load(std::memory_order_relaxed)) {
-                // A second one: the capture is stuck (a pipe that sends nothing, a FIFO
-                // without a writer) or the operator will not wait for the flows to go out.
+                // A second one, a while after the first: the capture is stuck (a pipe that
+                // sends nothing) or the operator will not wait for the flows to go out. One
+                // that follows at once is the same stop delivered twice (to the process and to
+                // its process group, as timeout(1) and some supervisors do).
+                if (now - stop_signalled < kSecondSignalAfter) continue;
                 error_line("second stop signal: exiting without exporting the flows held");
                 std::_Exit(1);
             }
+            stop_signalled = now;
             if (live) (void)sd_notify(0, "STOPPING=1");
             stop.store(true, std::memory_order_relaxed);
         } else if (sig == SIGUSR1) {
