@@ -63,16 +63,15 @@ PcapLiveSource::~PcapLiveSource() {
 
 std::unique_ptr<PcapLiveSource> PcapLiveSource::open(const std::string& name, std::uint32_t ifindex,
                                                      const PcapLiveOptions& options,
-                                                     std::string& error, LiveOpenError& why) {
-    why = LiveOpenError::none;
+                                                     std::string& error) {
     // "any" is libpcap's pseudo-interface for all of them (cooked link type); it has no ifindex.
     const unsigned kernel_ifindex = name == "any" ? 0 : if_nametoindex(name.c_str());
-    if (kernel_ifindex == 0 && name != "any") {
+    auto no_such_interface = [&] {
         error = fmt::format("interface '{}' does not exist; the interfaces here are: {}", name,
                             interface_names());
-        why = LiveOpenError::no_such_interface;
         return nullptr;
-    }
+    };
+    if (kernel_ifindex == 0 && name != "any") return no_such_interface();
     PcapLiveOptions checked = options;
     checked.snaplen = std::clamp(checked.snaplen, kMinSnaplen, kMaxSnaplen);
     std::unique_ptr<PcapLiveSource> source(
@@ -85,22 +84,15 @@ std::unique_ptr<PcapLiveSource> PcapLiveSource::open(const std::string& name, st
             "capture on {} needs root or CAP_NET_RAW: run as root, or give the program the "
             "capability (setcap cap_net_raw+ep {})",
             name, ec ? std::string("spanflow") : self.string());
-        why = LiveOpenError::permission;
         return nullptr;
     }
-    if (rc == PCAP_ERROR_NO_SUCH_DEVICE) {
-        error = fmt::format("interface '{}' does not exist; the interfaces here are: {}", name,
-                            interface_names());
-        why = LiveOpenError::no_such_interface;
-        return nullptr;
-    }
+    if (rc == PCAP_ERROR_NO_SUCH_DEVICE) return no_such_interface();
     if (rc == PCAP_ERROR_IFACE_NOT_UP) {
         // Waited for; its link type is what libpcap would give an interface of its kind.
         const int type = arphrd_type(name);
         if (type != kArphrdEther && type != kArphrdLoopback) {
             error =
                 fmt::format("{} is down, and its link type cannot be known until it is up", name);
-            why = LiveOpenError::other;
             return nullptr;
         }
         source->dlt_ = DLT_EN10MB;
@@ -110,8 +102,6 @@ std::unique_ptr<PcapLiveSource> PcapLiveSource::open(const std::string& name, st
         source->next_retry_ = std::chrono::steady_clock::now() + source->retry_;
     } else if (rc < 0) {
         error = source->error_;
-        why = source->error_.rfind("capture filter", 0) == 0 ? LiveOpenError::bad_filter
-                                                             : LiveOpenError::other;
         return nullptr;
     }
     if (rc == PCAP_ERROR_IFACE_NOT_UP && !options.filter.empty()) {
@@ -119,7 +109,6 @@ std::unique_ptr<PcapLiveSource> PcapLiveSource::open(const std::string& name, st
         // compile is refused at start; the live handle compiles it again once it opens.
         PacketFilter check;
         if (!check.compile(options.filter, source->dlt_, options.snaplen, error)) {
-            why = LiveOpenError::bad_filter;
             return nullptr;
         }
     }

@@ -58,15 +58,6 @@ struct PcapLiveOptions {
     std::string filter;  // tcpdump syntax; empty: every packet
 };
 
-// Why open() refused.
-enum class LiveOpenError : std::uint8_t {
-    none,
-    no_such_interface,  // the message lists the interfaces that exist
-    permission,         // no CAP_NET_RAW
-    bad_filter,
-    other,
-};
-
 class PcapLiveSource {
   public:
     // How long one poll() waits for packets when none are ready: short enough that the capture
@@ -77,12 +68,12 @@ class PcapLiveSource {
 
     // Opens `name` and takes its kernel ifindex now, unless `ifindex` is given (non-zero).
     // An interface that exists but is down is accepted: the source waits for it. On failure
-    // returns null, with `error` one line and `why` the kind of failure.
+    // (no such interface, no rights, a filter that does not compile, ...) returns null, with
+    // `error` one line that says which.
     [[nodiscard]] static std::unique_ptr<PcapLiveSource> open(const std::string& name,
                                                               std::uint32_t ifindex,
                                                               const PcapLiveOptions& options,
-                                                              std::string& error,
-                                                              LiveOpenError& why);
+                                                              std::string& error);
     ~PcapLiveSource();
     PcapLiveSource(const PcapLiveSource&) = delete;
     PcapLiveSource& operator=(const PcapLiveSource&) = delete;
@@ -98,7 +89,6 @@ class PcapLiveSource {
     [[nodiscard]] const std::string& name() const { return name_; }
     [[nodiscard]] std::uint32_t ifindex() const { return ifindex_; }
     [[nodiscard]] int datalink() const { return dlt_; }
-    [[nodiscard]] bool capturing() const { return handle_ != nullptr; }
     // At the end of the capture: reads the kernel's counters one last time, so the report has
     // every drop (the capture thread reads them once a second while it runs).
     void finish();

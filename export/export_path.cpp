@@ -12,7 +12,7 @@ std::variant<V5Exporter, TemplateExporter> make_exporter(UdpTransport& transport
     if (c.version == 5) {
         return std::variant<V5Exporter, TemplateExporter>(
             std::in_place_type<V5Exporter>, transport, c.engine_type,
-            static_cast<std::uint8_t>(c.engine_id), c.max_datagram_bytes);
+            static_cast<std::uint8_t>(c.engine_id), c.max_datagram_bytes, c.max_hold);
     }
     TemplateExporterConfig t;
     t.format = c.version == 9 ? TemplateFormat::v9 : TemplateFormat::ipfix;
@@ -20,6 +20,7 @@ std::variant<V5Exporter, TemplateExporter> make_exporter(UdpTransport& transport
     t.max_datagram_bytes = c.max_datagram_bytes;
     t.refresh_datagrams = c.refresh_datagrams;
     t.refresh_interval = c.refresh_interval;
+    t.max_hold = c.max_hold;
     return std::variant<V5Exporter, TemplateExporter>(std::in_place_type<TemplateExporter>,
                                                       transport, t);
 }
@@ -60,10 +61,6 @@ void ExportPath::add(const FlowRecord& r, Timestamp now) {
 
 void ExportPath::poll(Timestamp now) {
     std::visit([now](auto& e) { e.poll(now); }, exporter_);
-}
-
-void ExportPath::flush(Timestamp now) {
-    std::visit([now](auto& e) { e.flush(now); }, exporter_);
 }
 
 void ExportPath::finish(Timestamp now) {

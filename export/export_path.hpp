@@ -22,6 +22,9 @@ struct ExportConfig {
     std::size_t max_datagram_bytes{1400};
     std::uint32_t refresh_datagrams{20};  // v9/IPFIX template refresh
     Duration refresh_interval{std::chrono::seconds{60}};
+    // How long a partly filled datagram waits for more records (export clock): long enough in a
+    // replay to fill datagrams, short live so that an ended flow goes out at once.
+    Duration max_hold{std::chrono::seconds{1}};
 };
 
 class ExportPath {
@@ -39,7 +42,6 @@ class ExportPath {
     void set_start_time(Timestamp t);
     void add(const FlowRecord& r, Timestamp now);
     void poll(Timestamp now);
-    void flush(Timestamp now);  // sends the partial datagram now
     // At the end of a run: sends everything held, and IPFIX's closing options record.
     void finish(Timestamp now);
     [[nodiscard]] const ExportStats& stats() const;

@@ -71,7 +71,7 @@ void TemplateExporter::add(const FlowRecord& r, Timestamp now) {
 }
 
 void TemplateExporter::poll(Timestamp now) {
-    if (open_ && now - opened_at_ >= kMaxHold) send(now);
+    if (open_ && now - opened_at_ >= config_.max_hold) send(now);
 }
 
 void TemplateExporter::flush(Timestamp now) {

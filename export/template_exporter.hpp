@@ -36,13 +36,12 @@ struct TemplateExporterConfig {
     std::size_t max_datagram_bytes{1400};
     std::uint32_t refresh_datagrams{20};
     Duration refresh_interval{std::chrono::seconds{60}};
+    // A partly filled message waits at most this long (export clock) for more records.
+    Duration max_hold{std::chrono::seconds{1}};
 };
 
 class TemplateExporter {
   public:
-    // A partly filled message waits at most this long (export clock) for more records.
-    static constexpr Duration kMaxHold{std::chrono::seconds{1}};
-
     // `max_datagram_bytes` below TemplateMessageWriter::min_message_bytes() is raised to it.
     TemplateExporter(UdpTransport& transport, const TemplateExporterConfig& config);
 
@@ -51,7 +50,7 @@ class TemplateExporter {
     // IPFIX sends its opening message (templates and options record) now.
     void set_start_time(Timestamp t);
     void add(const FlowRecord& r, Timestamp now);
-    void poll(Timestamp now);   // sends a partial message that has waited kMaxHold
+    void poll(Timestamp now);   // sends a partial message that has waited config.max_hold
     void flush(Timestamp now);  // sends the partial message now
     // At the end of the run: flush, then (IPFIX) the closing options record with the totals.
     void finish(Timestamp now);

@@ -11,8 +11,10 @@ std::size_t V5Exporter::records_per_datagram(std::size_t max_datagram_bytes) {
 }
 
 V5Exporter::V5Exporter(UdpTransport& transport, std::uint8_t engine_type, std::uint8_t engine_id,
-                       std::size_t max_datagram_bytes)
-    : transport_(transport), max_records_(records_per_datagram(max_datagram_bytes)) {
+                       std::size_t max_datagram_bytes, Duration max_hold)
+    : transport_(transport),
+      max_hold_(max_hold),
+      max_records_(records_per_datagram(max_datagram_bytes)) {
     header_.engine_type = engine_type;
     header_.engine_id = engine_id;
 }
@@ -44,7 +46,7 @@ void V5Exporter::add(const FlowRecord& r, Timestamp now) {
 }
 
 void V5Exporter::poll(Timestamp now) {
-    if (pending_count_ > 0 && now - oldest_pending_ >= kMaxHold) send(now);
+    if (pending_count_ > 0 && now - oldest_pending_ >= max_hold_) send(now);
 }
 
 void V5Exporter::flush(Timestamp now) {

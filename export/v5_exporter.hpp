@@ -19,13 +19,14 @@ namespace spanflow {
 
 class V5Exporter {
   public:
-    // A partly filled datagram waits at most this long (export clock) for more records.
+    // A partly filled datagram waits at most this long (export clock) for more records, unless
+    // told otherwise (live capture holds less).
     static constexpr Duration kMaxHold{std::chrono::seconds{1}};
 
     // Datagrams stay within `max_datagram_bytes` (SEMANTICS.md: default 1400), which holds
     // (max - 24) / 48 records, and at most the format's 30.
     V5Exporter(UdpTransport& transport, std::uint8_t engine_type, std::uint8_t engine_id,
-               std::size_t max_datagram_bytes);
+               std::size_t max_datagram_bytes, Duration max_hold = kMaxHold);
 
     [[nodiscard]] static std::size_t records_per_datagram(std::size_t max_datagram_bytes);
 
@@ -33,7 +34,7 @@ class V5Exporter {
     // rounded down to a whole second so that sysUptime is whole-second aligned.
     void set_boot_time(Timestamp t);
     void add(const FlowRecord& r, Timestamp now);
-    void poll(Timestamp now);  // sends a partial datagram that has waited kMaxHold
+    void poll(Timestamp now);  // sends a partial datagram that has waited max_hold
     void flush(Timestamp now);
     // The export path's common interface: v5 has no opening or closing message of its own.
     void set_start_time(Timestamp t) { set_boot_time(t); }
@@ -45,6 +46,7 @@ class V5Exporter {
     void send(Timestamp now);
 
     UdpTransport& transport_;
+    Duration max_hold_;
     V5Header header_{};
     UptimeOrigin uptime_{};
     std::size_t max_records_;

@@ -26,9 +26,9 @@ struct ExportCounters {
 // Either may be null: a run without -w or without collectors.
 class ExportSink final : public RecordSink {
   public:
-    // Live: a partly filled datagram or JSON buffer waits at most kLiveHold, so an ended flow
-    // reaches the collector within its timeout plus a few tenths of a second. A replay packs
-    // datagrams fully and writes JSON in large blocks.
+    // Live: the JSON buffer is written out at least this often, as partly filled datagrams
+    // are sent (ExportConfig::max_hold), so an ended flow shows within its timeout plus a few
+    // tenths of a second. A replay writes JSON in large blocks.
     static constexpr Duration kLiveHold{std::chrono::milliseconds{100}};
 
     ExportSink(JsonLinesWriter* json, ExportPath* exporter, const UdpTransport& transport,
@@ -52,11 +52,10 @@ class ExportSink final : public RecordSink {
             if (exporter_ != nullptr) exporter_->add(records[i], now);
         }
         if (exporter_ != nullptr) exporter_->poll(now);
-        if (live_ && now - last_flush_ >= kLiveHold) {
+        if (live_ && json_ != nullptr && now - last_flush_ >= kLiveHold) {
             last_flush_ = now;
-            if (exporter_ != nullptr) exporter_->flush(now);
             std::string ignored;
-            if (json_ != nullptr) (void)json_->flush(ignored);  // a failure shows at the end
+            (void)json_->flush(ignored);  // a failure is remembered and shows at the end
         }
         publish();
     }

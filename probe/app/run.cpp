@@ -133,7 +133,7 @@ struct Outputs {
 };
 
 // Opens -w and the collectors' sockets. On failure prints the line and returns false.
-bool open_outputs(const ProbeConfig& config, Outputs& out) {
+bool open_outputs(const ProbeConfig& config, bool live, Outputs& out) {
     std::string error;
     if (!config.write_path.empty()) {
         out.json.emplace();
@@ -146,7 +146,10 @@ bool open_outputs(const ProbeConfig& config, Outputs& out) {
         error_line(error);
         return false;
     }
-    if (!config.collectors.empty()) out.exporter.emplace(out.transport, config.exporting);
+    ExportConfig exporting = config.exporting;
+    // Live, an ended flow goes out within a tick or so, not packed with later ones.
+    if (live) exporting.max_hold = ExportSink::kLiveHold;
+    if (!config.collectors.empty()) out.exporter.emplace(out.transport, exporting);
     return true;
 }
 
@@ -155,7 +158,7 @@ bool open_outputs(const ProbeConfig& config, Outputs& out) {
 template <class Source, class Clock>
 int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, bool live) {
     Outputs outputs;
-    if (!open_outputs(config, outputs)) return 2;
+    if (!open_outputs(config, live, outputs)) return 2;
 
     PipelineConfig pipeline_config;
     pipeline_config.workers = config.workers;
@@ -198,11 +201,10 @@ int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, 
     std::vector<OwnExports> own(sources.size());
     for (std::size_t i = 0; i < sources.size(); ++i) {
         if constexpr (std::is_same_v<Source, PcapLiveSource>) {
-            board.add_capture(sources[i]->name(), true, sources[i]->ifindex(),
-                              sources[i]->link_type());
+            board.add_capture(sources[i]->name(), sources[i]->ifindex(), sources[i]->link_type());
             own[i] = own_exports_of(outputs.transport);
         } else {
-            board.add_capture(config.read_path, false, config.ifindex, sources[i]->link_type());
+            board.add_capture(config.read_path, config.ifindex, sources[i]->link_type());
         }
     }
 
@@ -332,8 +334,7 @@ int run_probe(const ProbeConfig& config) {
     if (!config.interfaces.empty()) {
         std::vector<std::unique_ptr<PcapLiveSource>> sources;
         for (const InterfaceSpec& spec : config.interfaces) {
-            LiveOpenError why{};
-            auto source = PcapLiveSource::open(spec.name, spec.ifindex, config.live, error, why);
+            auto source = PcapLiveSource::open(spec.name, spec.ifindex, config.live, error);
             if (!source) {
                 error_line(error);
                 return 2;

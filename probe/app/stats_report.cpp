@@ -28,7 +28,6 @@ void print_report(std::FILE* out, const ReportInputs& in) {
 
     DecodeStats d;
     std::uint64_t own = 0;
-    const DispatchStats dispatch = in.pipeline.dispatch_stats();
     for (std::size_t i = 0; i < cells.size(); ++i) {
         const CaptureLoopStats s = cells[i].stats.read();
         d.packets += s.decode.packets;
@@ -37,9 +36,7 @@ void print_report(std::FILE* out, const ReportInputs& in) {
         own += s.own_exports_skipped;
         const CaptureStats& c = s.capture;
         if (live) {
-            const DispatchStats mine = in.pipeline.runs_to_completion()
-                                           ? DispatchStats{}
-                                           : in.pipeline.producer(static_cast<unsigned>(i)).stats();
+            const DispatchStats mine = in.pipeline.producer(static_cast<unsigned>(i)).stats();
             fmt::print(out, "  interface {} (ifIndex {})\n", cells[i].name, cells[i].ifindex);
             line(4, "packets received", c.received);
             line(4, "dropped by the kernel (buffer full)", c.dropped_kernel);
@@ -62,8 +59,6 @@ void print_report(std::FILE* out, const ReportInputs& in) {
             line(6, decode_reason_name(static_cast<DecodeReason>(r)), d.rejected[r]);
     }
     if (own != 0 || live) line(4, "left out, this probe's own exports", own);
-    if (!live && dispatch.dropped_ring_full != 0)
-        line(2, "dropped, worker ring full", dispatch.dropped_ring_full);
 
     const FlowShardStats f = in.pipeline.flow_stats();
     line(2, "layer-3 bytes in flows", f.bytes);

@@ -160,7 +160,6 @@ class Pipeline {
     void dispatch(const PacketMeta* metas, std::size_t n, const PacketClock& clock) {
         producer(0).dispatch(metas, n, clock);
     }
-    void tick(const PacketClock& clock) { producer(0).tick(clock); }
     void finish(const PacketClock& clock) {
         for (auto& p : producers_) p->finish(clock);
     }
@@ -173,7 +172,6 @@ class Pipeline {
     [[nodiscard]] static std::size_t ring_bytes(const PipelineConfig& config);
 
     [[nodiscard]] unsigned workers() const { return static_cast<unsigned>(workers_.size()); }
-    [[nodiscard]] bool runs_to_completion() const { return config_.run_to_completion; }
     [[nodiscard]] FlowShardStats flow_stats() const;     // sum over workers, any thread, any time
     [[nodiscard]] DispatchStats dispatch_stats() const;  // sum over producers, any thread
 

@@ -24,7 +24,6 @@ struct CaptureLoopStats {
 // One capture thread's cell: what it is, and its published counters.
 struct CaptureCell {
     std::string name;  // file path or interface name
-    bool live{false};  // an interface, not a file
     std::uint32_t ifindex{0};
     LinkType link{};
     Published<CaptureLoopStats> stats;
@@ -41,10 +40,9 @@ struct CollectorCounters {
 class StatsBoard {
   public:
     // Cells are added before the threads start; a deque keeps their addresses.
-    CaptureCell& add_capture(std::string name, bool live, std::uint32_t ifindex, LinkType link) {
+    CaptureCell& add_capture(std::string name, std::uint32_t ifindex, LinkType link) {
         CaptureCell& c = captures_.emplace_back();
         c.name = std::move(name);
-        c.live = live;
         c.ifindex = ifindex;
         c.link = link;
         return c;

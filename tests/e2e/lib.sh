@@ -20,6 +20,18 @@ agree_with_tshark() {
     "$shared/tools/flow-oracle" compare "$work/oracle.jsonl" "$flows" "$@" --ignore-ifindex "${times[@]}"
 }
 
+# wait_for_line FILE TEXT PID [SECONDS]: waits until FILE has a line containing TEXT (a program's
+# "ready" line); false when process PID ends first or SECONDS (default 5) pass.
+wait_for_line() {
+    local file=$1 text=$2 pid=$3 tries=$(( ${4:-5} * 20 )) _
+    for _ in $(seq "$tries"); do
+        grep -qF -- "$text" "$file" 2>/dev/null && return 0
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
 # quiet_netns NS: makes network namespace NS with IPv6 off (no router solicitations or other
 # kernel noise in flow counts) and its loopback up. False when namespaces cannot be made here.
 quiet_netns() {

@@ -16,7 +16,7 @@ source_dir=$3
 shared=${4:-}
 oracle=${shared:+$shared/tools/flow-oracle}
 
-source "$(dirname "$0")/lib.sh"  # quiet_netns, veth_pair
+source "$(dirname "$0")/lib.sh"  # quiet_netns, veth_pair, wait_for_line
 skip() {
     echo "SKIP: $*"
     exit 0
@@ -73,11 +73,7 @@ start_probe() {
     # signals below reach it and not a subshell.
     ip netns exec "$ns_b" "$probe" "$@" 2>"$work/$name.err" &
     probe_pid=$!
-    for _ in $(seq 100); do
-        grep -q "capturing on" "$work/$name.err" 2>/dev/null && return 0
-        kill -0 "$probe_pid" 2>/dev/null || break
-        sleep 0.05
-    done
+    wait_for_line "$work/$name.err" "capturing on" "$probe_pid" && return 0
     echo "spanflow did not start: $(cat "$work/$name.err")"
     return 1
 }
@@ -302,11 +298,7 @@ if [[ $have_oracle -eq 1 ]]; then
         if [[ $user == nobody ]]; then in_b ip link set vB down; sleep 0.3; fi
         ip -n "$ns_b" link del vB
         veth vA vB  # at once: the same name, a new kernel ifindex
-        for _ in $(seq 60); do
-            grep -q "capturing again" "$work/re-$user.err" && break
-            sleep 0.1
-        done
-        grep -q "capturing again" "$work/re-$user.err" ||
+        wait_for_line "$work/re-$user.err" "capturing again" "$probe_pid" 6 ||
             bad "deleted and re-created ($user): no reopen within 6 s"
         replay "$flap" --topspeed
         settle
@@ -365,10 +357,8 @@ if [[ $have_oracle -eq 1 ]]; then
     ifindex_b3=$(in_b cat /sys/class/net/vB3/ifindex)
     start_probe down -i vB3 -w "$work/down.jsonl" || bad "down at start: start"
     in_b ip link set vB3 up
-    for _ in $(seq 40); do
-        grep -q "interface is up; capturing" "$work/down.err" && break
-        sleep 0.1
-    done
+    wait_for_line "$work/down.err" "interface is up; capturing" "$probe_pid" 4 ||
+        bad "down at start: not capturing 4 s after the interface came up"
     in_a tcpreplay -q -i vA3 --topspeed "$cap1" >/dev/null 2>&1
     settle
     stop_probe

@@ -41,11 +41,7 @@ start_nfcapd() {
         port=$(free_udp_port)
         nfcapd -b 127.0.0.1 -p "$port" -B 16777216 -w "$work/nf" >"$work/nfcapd.log" 2>&1 &
         nfcapd_pid=$!
-        for _ in $(seq 50); do
-            grep -q "Startup" "$work/nfcapd.log" 2>/dev/null && return 0
-            kill -0 "$nfcapd_pid" 2>/dev/null || break
-            sleep 0.1
-        done
+        wait_for_line "$work/nfcapd.log" "Startup" "$nfcapd_pid" && return 0
         kill "$nfcapd_pid" 2>/dev/null
         wait "$nfcapd_pid" 2>/dev/null
         nfcapd_pid=
