@@ -39,6 +39,11 @@ struct CaptureStats {
     std::uint64_t filtered_out{0};       // file: packets the capture filter did not keep
     std::uint64_t dropped_kernel{0};     // live: the kernel's buffer was full (pcap ps_drop)
     std::uint64_t dropped_interface{0};  // live: the interface or driver dropped (ps_ifdrop)
+    std::uint64_t dropped_ring_full{0};  // AF_XDP: the socket's RX ring was full (rx_ring_full)
+    std::uint64_t buffers_empty{0};      // AF_XDP: no frame in the fill ring
+                                         // (rx_fill_ring_empty_descs)
+    std::uint64_t unserved_queues{0};    // AF_XDP: packets on queues without a socket (port-wide,
+                                         // in queue 0's counters)
     std::uint64_t reopens{0};            // live: times the handle was opened again
     std::uint64_t empty_polls{0};        // live: polls that found nothing
 };

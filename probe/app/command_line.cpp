@@ -117,6 +117,7 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     std::vector<std::string> interfaces, filter_words;
     std::string snaplen = "256", buffer_size = "64M";
     bool no_promisc = false;
+    std::string backend = "pcap", queues = "all", xdp_mode = "auto", zero_copy = "auto", rss = "ip";
     app.add_option("-r,--read", config.read_path, "Replay this capture file (pcap or pcapng)")
         ->option_text("FILE");
     app.add_option("-i,--interface", interfaces,
@@ -131,6 +132,25 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     app.add_option("--buffer-size", buffer_size,
                    "Live: the kernel's capture buffer per interface (K, M, G suffixes)")
         ->option_text("BYTES [64M]");
+    app.add_option("--backend", backend,
+                   "Live: how packets are read: pcap (libpcap, any interface) or afxdp (an "
+                   "AF_XDP socket and a capture thread per receive queue)")
+        ->option_text("pcap|afxdp [pcap]");
+    app.add_option("--queues", queues, "afxdp: read receive queues 0..N-1, or all of them")
+        ->option_text("N|all [all]");
+    app.add_option("--xdp-mode", xdp_mode,
+                   "afxdp: native (driver) XDP, generic (SKB) XDP, or native falling back to "
+                   "generic")
+        ->option_text("native|generic|auto [auto]");
+    app.add_option("--zero-copy", zero_copy,
+                   "afxdp: auto tries zero-copy and falls back to copy mode; yes refuses to run "
+                   "without it; no uses copy mode")
+        ->option_text("auto|yes|no [auto]");
+    app.add_option("--rss", rss,
+                   "afxdp: what the NIC may hash to pick a queue for each queue to own its flows: "
+                   "ip (addresses only: exact) or ports (accept a hash on ports: a fragmented "
+                   "datagram's first fragment may then be a second flow)")
+        ->option_text("ip|ports [ip]");
     app.add_option("--user", config.user,
                    "Once captures and sockets are open, run as this user, keeping only the "
                    "capabilities a capture reopen needs")
@@ -306,6 +326,68 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
         }
         config.interfaces.push_back(spec);
     }
+    if (backend == "pcap") {
+        config.backend = Backend::pcap;
+    } else if (backend == "afxdp") {
+#ifdef SPANFLOW_HAVE_AFXDP
+        config.backend = Backend::afxdp;
+#else
+        checks.push_back(
+            {"--backend: 'afxdp' is not in this build (it needs libxdp, libbpf and clang at "
+             "build time); give pcap"});
+#endif
+    } else {
+        checks.push_back(
+            {fmt::format("--backend: '{}' is not allowed; give pcap or afxdp", backend)});
+    }
+    const bool afxdp = config.backend == Backend::afxdp;
+    for (const char* option : {"--queues", "--xdp-mode", "--zero-copy", "--rss"}) {
+        if (app.count(option) != 0 && !afxdp)
+            checks.push_back({fmt::format(
+                "{}: not allowed without --backend afxdp; it applies to AF_XDP only", option)});
+    }
+    if (afxdp) {
+        for (const char* option : {"--snaplen", "--buffer-size"}) {
+            if (app.count(option) != 0)
+                checks.push_back({fmt::format(
+                    "{}: not allowed with --backend afxdp; AF_XDP takes whole frames into its "
+                    "own rings (--backend pcap uses it)",
+                    option)});
+        }
+        if (config.interfaces.size() == 1 && config.interfaces[0].name == "any")
+            checks.push_back(
+                {"--interface: 'any' is not allowed with --backend afxdp; give each interface"});
+        if (!live) checks.push_back({"--backend: afxdp captures live; give interfaces (-i NAME)"});
+    }
+    if (queues != "all") {
+        checks.push_back(whole_in_range("--queues", queues, 1, 256, v));
+        config.afxdp.queues = static_cast<unsigned>(v);
+    }
+    if (xdp_mode == "auto") {
+        config.afxdp.mode = XdpMode::automatic;
+    } else if (xdp_mode == "native") {
+        config.afxdp.mode = XdpMode::native;
+    } else if (xdp_mode == "generic") {
+        config.afxdp.mode = XdpMode::generic;
+    } else {
+        checks.push_back({fmt::format(
+            "--xdp-mode: '{}' is not allowed; give native, generic or auto", xdp_mode)});
+    }
+    if (zero_copy == "auto") {
+        config.afxdp.zero_copy = ZeroCopy::automatic;
+    } else if (zero_copy == "yes") {
+        config.afxdp.zero_copy = ZeroCopy::required;
+    } else if (zero_copy == "no") {
+        config.afxdp.zero_copy = ZeroCopy::off;
+    } else {
+        checks.push_back(
+            {fmt::format("--zero-copy: '{}' is not allowed; give auto, yes or no", zero_copy)});
+    }
+    if (rss == "ip" || rss == "ports") {
+        config.afxdp.rss_ports = rss == "ports";
+    } else {
+        checks.push_back({fmt::format("--rss: '{}' is not allowed; give ip or ports", rss)});
+    }
     for (const char* option : {"--snaplen", "--buffer-size", "--no-promisc"}) {
         if (app.count(option) != 0 && !live)
             checks.push_back(
@@ -325,6 +407,8 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     for (std::size_t i = 0; i < filter_words.size(); ++i)
         config.filter += (i == 0 ? "" : " ") + filter_words[i];
     config.live.filter = config.filter;
+    config.afxdp.promiscuous = !no_promisc;
+    config.afxdp.filter = config.filter;
     if (!config.group.empty() && config.user.empty())
         checks.push_back(
             {"--group: give --user too; --group alone would leave the process "

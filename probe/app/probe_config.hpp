@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/afxdp_source.hpp"
 #include "capture/pcap_live_source.hpp"
 #include "export/export_path.hpp"
 #include "probe/core/socket_address.hpp"
@@ -22,11 +23,16 @@ struct InterfaceSpec {
     std::uint32_t ifindex{0};
 };
 
+// How live packets are read: libpcap (any interface), or AF_XDP (a socket per receive queue).
+enum class Backend : std::uint8_t { pcap, afxdp };
+
 struct ProbeConfig {
     std::string read_path;                  // -r: capture file to replay
     std::vector<InterfaceSpec> interfaces;  // -i, repeatable: live capture
     std::string filter;                     // trailing arguments: a capture filter (tcpdump)
     PcapLiveOptions live{};                 // --snaplen, --no-promisc, --buffer-size
+    Backend backend{Backend::pcap};         // --backend
+    AfXdpOptions afxdp{};  // --queues, --xdp-mode, --zero-copy, --rss, --no-promisc
     // --user/--group: the ids to run as once captures and sockets are open; -1 keeps them.
     std::string user, group;
     long uid{-1}, gid{-1};

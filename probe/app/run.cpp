@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "capture/afxdp_source.hpp"
 #include "capture/pcap_file_source.hpp"
 #include "capture/pcap_live_source.hpp"
 #include "export/export_path.hpp"
@@ -106,8 +107,10 @@ OwnExports own_exports_of(const UdpTransport& transport) {
 bool drop_privileges(const ProbeConfig& config, std::string& error) {
     if (config.uid < 0 && config.gid < 0) return true;
     capng_clear(CAPNG_SELECT_BOTH);
+    // AF_XDP also keeps CAP_NET_ADMIN: detaching its XDP program at the end needs it.
+    const int admin = config.backend == Backend::afxdp ? CAP_NET_ADMIN : -1;
     if (capng_updatev(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED),
-                      CAP_NET_RAW, -1) != 0) {
+                      CAP_NET_RAW, admin, -1) != 0) {
         error = "--user: cannot keep CAP_NET_RAW";
         return false;
     }
@@ -154,20 +157,23 @@ bool open_outputs(const ProbeConfig& config, bool live, Outputs& out) {
 }
 
 // The whole run once the sources are open: one capture thread per source, all of one type, so
-// the capture loop is compiled for that type.
+// the capture loop is compiled for that type. With `per_queue`, every flow key reaches one
+// source only (one receive queue of a NIC that hashes addresses), so each source's thread owns a
+// shard and updates it itself; otherwise the sources route packets to workers by key hash.
 template <class Source, class Clock>
-int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, bool live) {
+int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, bool live,
+                bool per_queue = false) {
     Outputs outputs;
     if (!open_outputs(config, live, outputs)) return 2;
 
     PipelineConfig pipeline_config;
-    pipeline_config.workers = config.workers;
+    pipeline_config.workers = per_queue ? static_cast<unsigned>(sources.size()) : config.workers;
     pipeline_config.ring_slots = config.ring_slots;
     pipeline_config.shard.max_flows = config.max_flows;
     pipeline_config.shard.timeouts = config.timeouts;
     pipeline_config.producers = static_cast<unsigned>(sources.size());
     // One source and one worker: that thread reads, decodes and owns the table.
-    pipeline_config.run_to_completion = config.workers == 1 && sources.size() == 1;
+    pipeline_config.run_to_completion = per_queue || (config.workers == 1 && sources.size() == 1);
     // Replay waits for room in a full ring; live capture never waits, it counts.
     pipeline_config.lossless = !live;
     if (outputs.exporter) {
@@ -200,7 +206,7 @@ int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, 
     StatsBoard board;
     std::vector<OwnExports> own(sources.size());
     for (std::size_t i = 0; i < sources.size(); ++i) {
-        if constexpr (std::is_same_v<Source, PcapLiveSource>) {
+        if constexpr (requires { sources[i]->name(); }) {
             board.add_capture(sources[i]->name(), sources[i]->ifindex(), sources[i]->link_type());
             own[i] = own_exports_of(outputs.transport);
         } else {
@@ -220,7 +226,6 @@ int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, 
     // sleeps in poll() on that descriptor and on an eventfd the last capture thread to end
     // writes to, so a replay's end and a signal both wake it at once.
     const sigset_t signals = run_signals();
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     const Fd signal_fd(signalfd(-1, &signals, SFD_CLOEXEC));
     const Fd ended_fd(eventfd(0, EFD_CLOEXEC));
     if (signal_fd.fd < 0 || ended_fd.fd < 0) {
@@ -294,6 +299,9 @@ int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, 
                 // its process group, as timeout(1) and some supervisors do).
                 if (now - stop_signalled < kSecondSignalAfter) continue;
                 error_line("second stop signal: exiting without exporting the flows held");
+#ifdef SPANFLOW_HAVE_AFXDP
+                detach_all_afxdp_programs();  // no program stays on an interface
+#endif
                 std::_Exit(1);
             }
             stop_signalled = now;
@@ -327,10 +335,46 @@ int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, 
     return exit_status;
 }
 
+#ifdef SPANFLOW_HAVE_AFXDP
+// AF_XDP: every queue of every interface is a capture thread. Each queue owns its flows when
+// every port promises that a key reaches one queue; otherwise the queues route by key hash.
+int run_afxdp(const ProbeConfig& config) {
+    std::string error;
+    std::vector<std::unique_ptr<AfXdpPort>> ports;
+    std::vector<AfXdpQueue*> queues;
+    bool per_queue = true;
+    for (const InterfaceSpec& spec : config.interfaces) {
+        auto port = AfXdpPort::open(spec.name, spec.ifindex, config.afxdp, error);
+        if (!port) {
+            error_line(error);
+            return 2;  // the ports opened so far detach as `ports` goes
+        }
+        error_line(fmt::format("{}: AF_XDP, {}; {}", port->name(), port->description(),
+                               port->flows_stay_on_one_queue()
+                                   ? "each queue owns its flows"
+                                   : "flows gathered by key across queues"));
+        per_queue = per_queue && port->flows_stay_on_one_queue();
+        for (AfXdpQueue* q : port->queues()) queues.push_back(q);
+        ports.push_back(std::move(port));
+    }
+    // When the queues route by key, the workers are --workers; per queue, one per queue.
+    const int status = run_sources<AfXdpQueue, LiveClock>(config, queues, true, per_queue);
+    for (auto& p : ports) p->detach();  // before any socket closes
+    return status;
+}
+#endif
+
 }  // namespace
 
 int run_probe(const ProbeConfig& config) {
+    // Stop signals wait in the signalfd from here on (run_sources reads it), so one that comes
+    // while the capture opens cannot kill the process with an XDP program left attached.
+    const sigset_t signals = run_signals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::string error;
+#ifdef SPANFLOW_HAVE_AFXDP
+    if (config.backend == Backend::afxdp) return run_afxdp(config);
+#endif
     if (!config.interfaces.empty()) {
         std::vector<std::unique_ptr<PcapLiveSource>> sources;
         for (const InterfaceSpec& spec : config.interfaces) {

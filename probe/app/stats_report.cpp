@@ -41,6 +41,13 @@ void print_report(std::FILE* out, const ReportInputs& in) {
             line(4, "packets received", c.received);
             line(4, "dropped by the kernel (buffer full)", c.dropped_kernel);
             line(4, "dropped by the interface", c.dropped_interface);
+            if (in.config.backend == Backend::afxdp) {
+                line(4, "dropped, AF_XDP RX ring full", c.dropped_ring_full);
+                line(4, "fill ring empty (no frame)", c.buffers_empty);
+                if (c.unserved_queues != 0 || cells[i].name.ends_with("/q0"))
+                    line(4, "on queues without a socket (port)", c.unserved_queues);
+                line(4, "empty polls", c.empty_polls);
+            }
             line(4, "dropped, worker ring full", mine.dropped_ring_full);
             line(4, "capture reopened", c.reopens);
         } else {

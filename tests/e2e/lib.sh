@@ -40,15 +40,55 @@ quiet_netns() {
     ip -n "$1" link set lo up
 }
 
-# veth_pair NS_A IF_A NS_B IF_B: a veth pair from IF_A in NS_A to IF_B in NS_B, one queue each,
-# up, with offloads off (GRO would merge packets, VLAN offload move tags) and the largest MTU, so
-# that any frame of a capture goes out whole.
+# veth_pair NS_A IF_A NS_B IF_B [QUEUES [MTU]]: a veth pair from IF_A in NS_A to IF_B in NS_B,
+# QUEUES (default 1) queues each way, up, with offloads off (GRO would merge packets, VLAN offload
+# move tags) and MTU (default the largest, so that any frame of a capture goes out whole).
 veth_pair() {
-    ip link add "$2" netns "$1" numtxqueues 1 numrxqueues 1 type veth peer name "$4" \
-        netns "$3" numtxqueues 1 numrxqueues 1 || return 1
-    ip -n "$1" link set "$2" mtu 65535 up
-    ip -n "$3" link set "$4" mtu 65535 up
+    local queues=${5:-1} mtu=${6:-65535}
+    ip link add "$2" netns "$1" numtxqueues "$queues" numrxqueues "$queues" type veth peer \
+        name "$4" netns "$3" numtxqueues "$queues" numrxqueues "$queues" || return 1
+    ip -n "$1" link set "$2" mtu "$mtu" up
+    ip -n "$3" link set "$4" mtu "$mtu" up
     ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1
     ip netns exec "$3" ethtool -K "$4" tso off gso off gro off tx off rx off rxvlan off >/dev/null 2>&1
     return 0
+}
+
+# The tallies of a test script: ok TEXT and bad TEXT print a verdict line and count it.
+pass=0
+fail=0
+ok() {
+    echo "ok   $*"
+    pass=$((pass + 1))
+}
+bad() {
+    echo "FAIL $*"
+    fail=$((fail + 1))
+}
+
+# start_probe NAME ARGS...: starts spanflow ($probe) in the probe's namespace ($ns_b), stderr to
+# $work/NAME.err, and waits for its "capturing on" line. Sets $probe_pid.
+start_probe() {
+    local name=$1
+    shift
+    # Not through a function: $! must be spanflow itself (ip netns exec execs it), so that the
+    # signals below reach it and not a subshell.
+    ip netns exec "$ns_b" "$probe" "$@" 2>"$work/$name.err" &
+    probe_pid=$!
+    wait_for_line "$work/$name.err" "capturing on" "$probe_pid" && return 0
+    echo "spanflow did not start: $(cat "$work/$name.err")"
+    return 1
+}
+# stop_probe [SIGNAL]: SIGTERM by default, then waits (at most 20 s, then SIGKILL); sets
+# $probe_status.
+stop_probe() {
+    kill -"${1:-TERM}" "$probe_pid" 2>/dev/null
+    local _
+    for _ in $(seq 200); do
+        kill -0 "$probe_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$probe_pid" 2>/dev/null
+    wait "$probe_pid"
+    probe_status=$?
 }

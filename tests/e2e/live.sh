@@ -16,7 +16,7 @@ source_dir=$3
 shared=${4:-}
 oracle=${shared:+$shared/tools/flow-oracle}
 
-source "$(dirname "$0")/lib.sh"  # quiet_netns, veth_pair, wait_for_line
+source "$(dirname "$0")/lib.sh"  # quiet_netns, veth_pair, ok, bad, start_probe, stop_probe
 skip() {
     echo "SKIP: $*"
     exit 0
@@ -53,42 +53,6 @@ veth vA vB || skip "cannot create veth pairs here"
 ifindex_of_vb() { in_b cat /sys/class/net/vB/ifindex; }
 ifindex_b=$(ifindex_of_vb)
 
-pass=0
-fail=0
-ok() {
-    echo "ok   $*"
-    pass=$((pass + 1))
-}
-bad() {
-    echo "FAIL $*"
-    fail=$((fail + 1))
-}
-
-# start_probe NAME ARGS...: starts spanflow in the probe's namespace, stderr to $work/NAME.err,
-# and waits for its "capturing on" line. Sets $probe_pid.
-start_probe() {
-    local name=$1
-    shift
-    # Not through a function: $! must be spanflow itself (ip netns exec execs it), so that the
-    # signals below reach it and not a subshell.
-    ip netns exec "$ns_b" "$probe" "$@" 2>"$work/$name.err" &
-    probe_pid=$!
-    wait_for_line "$work/$name.err" "capturing on" "$probe_pid" && return 0
-    echo "spanflow did not start: $(cat "$work/$name.err")"
-    return 1
-}
-# stop_probe: SIGTERM, then waits (at most 20 s, then SIGKILL); sets $probe_status.
-stop_probe() {
-    kill -TERM "$probe_pid" 2>/dev/null
-    local _
-    for _ in $(seq 200); do
-        kill -0 "$probe_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$probe_pid" 2>/dev/null
-    wait "$probe_pid"
-    probe_status=$?
-}
 # stop_collector PID: SIGTERM to a spanflow-collect (it writes what it has and its summary).
 stop_collector() {
     sleep 0.5  # the last datagrams are in its socket by now
