@@ -129,11 +129,25 @@ std::string program_name(std::uint32_t id) {
     return name;
 }
 
-Timestamp realtime_now() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return Timestamp::from_ns(static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec);
+// Promiscuous mode by AF_PACKET membership: the kernel counts it and undoes it when the returned
+// socket closes, so no exit leaves the port promiscuous. -1 on failure (errno says why).
+int promiscuous_membership(unsigned ifindex) {
+    const int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    packet_mreq mreq{};
+    mreq.mr_ifindex = static_cast<int>(ifindex);
+    mreq.mr_type = PACKET_MR_PROMISC;
+    if (::setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) {
+        const int saved = errno;
+        ::close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
 }
+
+// The largest MTU whose frames fit a UMEM frame after XDP's headroom, with a VLAN tag.
+constexpr int kLargestMtu = static_cast<int>(kXdpFrameBytes - kXdpHeadroom) - 14 - 8;
 
 }  // namespace
 
@@ -164,7 +178,7 @@ std::unique_ptr<AfXdpPort> AfXdpPort::open(const std::string& name, std::uint32_
         error = fmt::format("{}: no such interface", name);
         return nullptr;
     }
-    port->flow_ifindex_ = ifindex != 0 ? ifindex : port->kernel_ifindex_;
+    port->flow_ifindex_ = ifindex != 0 ? ifindex : port->kernel_ifindex_.load();
     const unsigned available = receive_queue_count(name);
     unsigned queues = options.queues != 0 ? options.queues : std::max(available, 1u);
     if (available != 0 && queues > available) {
@@ -175,12 +189,11 @@ std::unique_ptr<AfXdpPort> AfXdpPort::open(const std::string& name, std::uint32_
         return nullptr;
     }
     const int mtu = interface_mtu(name);
-    const int largest = static_cast<int>(kXdpFrameBytes - kXdpHeadroom) - 14 - 8;
-    if (mtu > largest) {
+    if (mtu > kLargestMtu) {
         error = fmt::format(
             "{}: MTU {} does not fit AF_XDP's {}-byte frames (at most MTU {}); lower it "
             "(ip link set {} mtu 1500) or use --backend pcap",
-            name, mtu, kXdpFrameBytes, largest, name);
+            name, mtu, kXdpFrameBytes, kLargestMtu, name);
         return nullptr;
     }
 
@@ -261,12 +274,8 @@ std::unique_ptr<AfXdpPort> AfXdpPort::open(const std::string& name, std::uint32_
     }
 
     if (options.promiscuous) {
-        port->promisc_fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-        packet_mreq mreq{};
-        mreq.mr_ifindex = static_cast<int>(port->kernel_ifindex_);
-        mreq.mr_type = PACKET_MR_PROMISC;
-        if (port->promisc_fd_ < 0 || ::setsockopt(port->promisc_fd_, SOL_PACKET,
-                                                  PACKET_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0) {
+        port->promisc_fd_ = promiscuous_membership(port->kernel_ifindex_);
+        if (port->promisc_fd_ < 0) {
             error = fmt::format("{}: cannot set promiscuous mode: {}", name, std::strerror(errno));
             return nullptr;  // the destructor detaches
         }
@@ -299,6 +308,7 @@ std::unique_ptr<AfXdpPort> AfXdpPort::open(const std::string& name, std::uint32_
         }
     }
     mode_name += zero_copy ? ", zero-copy" : ", copy" + copy_note;
+    port->bind_flags_ = XDP_USE_NEED_WAKEUP | (zero_copy ? XDP_ZEROCOPY : XDP_COPY);
 
     // Can each queue own its flows?
     const RssHash hash = queues > 1 ? rss_hash(name) : RssHash::addresses;
@@ -341,8 +351,44 @@ std::uint64_t AfXdpPort::unserved_packets() const {
     return total;
 }
 
+std::uint32_t AfXdpPort::reattach() {
+    std::lock_guard lock(detach_mutex_);
+    if (detached_for_good_) return 0;
+    const unsigned now = if_nametoindex(name_.c_str());
+    if (now == 0) return 0;  // still away
+    if (now == kernel_ifindex_) return attached_ ? generation_ : 0;
+    // The program went with the old interface; the new one gets the same checks as at start.
+    attached_ = false;
+    std::string why;
+    if (const int mtu = interface_mtu(name_); mtu > kLargestMtu) {
+        why = fmt::format("MTU {} does not fit AF_XDP's frames (at most MTU {})", mtu, kLargestMtu);
+    } else if (const std::uint32_t other = attached_program_id(now); other != 0) {
+        why = fmt::format("an XDP program is already attached (id {}); left alone", other);
+    } else if (bpf_xdp_attach(static_cast<int>(now), program_fd_,
+                              attach_flags_ | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr) != 0) {
+        why = fmt::format("cannot attach the XDP program: {}", std::strerror(errno));
+    }
+    if (!why.empty()) {
+        if (why != said_) say(fmt::format("{}: is back, but not captured: {}", name_, why));
+        said_ = why;
+        return 0;
+    }
+    said_.clear();
+    kernel_ifindex_ = now;
+    attached_ = true;
+    if (promisc_fd_ >= 0) {
+        ::close(promisc_fd_);
+        promisc_fd_ = promiscuous_membership(now);
+        if (promisc_fd_ < 0)
+            say(fmt::format("{}: cannot set promiscuous mode again: {}", name_,
+                            std::strerror(errno)));
+    }
+    return ++generation_;
+}
+
 void AfXdpPort::detach() {
     std::lock_guard lock(detach_mutex_);
+    detached_for_good_ = true;
     if (!attached_) return;
     attached_ = false;
     // Only if it is still ours: a re-created interface has none, and another may be there.
@@ -371,7 +417,8 @@ AfXdpQueue::AfXdpQueue(AfXdpPort& port, unsigned queue)
       queue_(queue),
       name_(fmt::format("{}/q{}", port.name_, queue)),
       flow_ifindex_(port.flow_ifindex_),
-      rings_(std::make_unique<Rings>()) {}
+      rings_(std::make_unique<Rings>()),
+      generation_(port.generation_) {}
 
 bool AfXdpQueue::open(std::uint16_t bind_flags, std::string& error) {
     const std::uint32_t ring = port_.options_.ring_size;
@@ -416,6 +463,7 @@ bool AfXdpQueue::open(std::uint16_t bind_flags, std::string& error) {
         return false;
     }
     fd_ = xsk_socket__fd(xsk_);
+    bound_ifindex_ = port_.kernel_ifindex_;
     std::uint32_t idx = 0;
     if (xsk_ring_prod__reserve(&rings_->fill, frames, &idx) != frames) {
         error = "cannot stock the fill ring";
@@ -435,10 +483,19 @@ bool AfXdpQueue::open(std::uint16_t bind_flags, std::string& error) {
     return true;
 }
 
-AfXdpQueue::~AfXdpQueue() {
+AfXdpQueue::~AfXdpQueue() { close_socket(); }
+
+void AfXdpQueue::close_socket() {
+    read_kernel_stats();
+    closed_ = stats_;
     if (xsk_ != nullptr) xsk_socket__delete(xsk_);
     if (umem_ != nullptr) (void)xsk_umem__delete(umem_);
     if (area_ != nullptr) ::munmap(area_, area_bytes_);
+    xsk_ = nullptr;
+    umem_ = nullptr;
+    area_ = nullptr;
+    fd_ = -1;
+    *rings_ = Rings{};
 }
 
 void AfXdpQueue::read_kernel_stats() {
@@ -446,10 +503,10 @@ void AfXdpQueue::read_kernel_stats() {
     xdp_statistics s{};
     socklen_t len = sizeof s;
     if (::getsockopt(fd_, SOL_XDP, XDP_STATISTICS, &s, &len) == 0) {
-        // Cumulative for the socket's life, which is the run's.
-        stats_.dropped_kernel = s.rx_dropped + s.rx_invalid_descs;
-        stats_.dropped_ring_full = s.rx_ring_full;
-        stats_.buffers_empty = s.rx_fill_ring_empty_descs;
+        // Cumulative for the socket's life; those of the sockets before it are in closed_.
+        stats_.dropped_kernel = closed_.dropped_kernel + s.rx_dropped + s.rx_invalid_descs;
+        stats_.dropped_ring_full = closed_.dropped_ring_full + s.rx_ring_full;
+        stats_.buffers_empty = closed_.buffers_empty + s.rx_fill_ring_empty_descs;
     }
     if (queue_ == 0) stats_.unserved_queues = port_.unserved_packets();
 }
@@ -459,13 +516,26 @@ void AfXdpQueue::periodic() {
     if (now < next_periodic_) return;
     next_periodic_ = now + kStatsPeriod;
     read_kernel_stats();
-    if (!lost_ && if_nametoindex(port_.name_.c_str()) != port_.kernel_ifindex_) {
+    if (!lost_ && if_nametoindex(port_.name_.c_str()) != bound_ifindex_) {
         lost_ = true;
-        say(
-            fmt::format("{}: the interface went away; AF_XDP does not reopen a re-created "
-                        "interface: restart spanflow, or use --backend pcap",
-                        name_));
+        close_socket();
+        say(fmt::format("{}: the interface went away; capturing again when it is back", name_));
     }
+    if (!lost_) return;
+    const std::uint32_t generation = port_.reattach();
+    if (generation == 0 || generation == generation_) return;
+    std::string why;
+    if (!open(port_.bind_flags_, why)) {
+        close_socket();
+        if (why != said_) say(fmt::format("{}: cannot capture again yet: {}", name_, why));
+        said_ = why;
+        return;
+    }
+    said_.clear();
+    lost_ = false;
+    generation_ = generation;
+    ++stats_.reopens;
+    say(fmt::format("{}: capturing again (reopen {})", name_, stats_.reopens));
 }
 
 PollStatus AfXdpQueue::poll(PacketBatch& batch) {
@@ -498,10 +568,7 @@ PollStatus AfXdpQueue::poll(PacketBatch& batch) {
         v.ifindex = flow_ifindex_;
     }
     held_ = n;
-    batch.count = n;
-    stats_.received += n;
-    stats_.filtered_out += filter_.apply(batch);
-    return PollStatus::packets;
+    return take_batch(batch, n, filter_, stats_);
 }
 
 void AfXdpQueue::release(const PacketBatch&) {

@@ -28,11 +28,15 @@
 // program faults on some kernels), on every exit path: the end of the run, a stop signal, a
 // second stop signal (detach_all_afxdp_programs), a start that fails half way.
 //
-// Limits. A deleted interface is noticed and said once; its queues then stay empty (unlike
-// libpcap's backend, AF_XDP does not reopen a re-created interface yet). Down and up is fine:
-// the sockets survive it.
+// An interface that goes away. Down and up is nothing: the sockets survive it. A deleted
+// interface (its kernel ifindex is checked once a second) is said once; when one of that name is
+// back, the first queue to notice attaches the program to it (same mode, same checks: MTU, a
+// foreign program), renews the promiscuous membership, and every queue opens its socket again,
+// each reopen said and counted, as libpcap's backend does. The flows keep the ifIndex of the
+// start. Counters carry on across sockets.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -97,6 +101,7 @@ class AfXdpQueue {
     bool open(std::uint16_t bind_flags, std::string& error);
     void read_kernel_stats();
     void periodic();
+    void close_socket();  // after the interface went away; the counters are kept
 
     AfXdpPort& port_;
     unsigned queue_;
@@ -116,6 +121,10 @@ class AfXdpQueue {
     CaptureStats stats_;
     std::string error_;
     bool lost_{false};
+    std::uint32_t generation_{0};  // the port's attachment this socket is bound to
+    unsigned bound_ifindex_{0};    // the kernel ifindex of the interface it is bound to
+    CaptureStats closed_;          // the kernel's counters of the sockets closed so far
+    std::string said_;             // the last reopen failure said, so it is said once
     std::chrono::steady_clock::time_point next_periodic_{};
 };
 
@@ -143,8 +152,14 @@ class AfXdpPort {
     [[nodiscard]] bool flows_stay_on_one_queue() const { return one_queue_per_key_; }
     // Packets on queues without a socket since start, summed over CPUs and queues.
     [[nodiscard]] std::uint64_t unserved_packets() const;
-    // Takes the program off the interface if it is still this run's. Idempotent, thread-safe.
+    // Takes the program off the interface if it is still this run's, for good (no reattach
+    // after it). Idempotent, thread-safe.
     void detach();
+    // After the interface was deleted: when one of its name is back, attaches the program to it
+    // (once, whichever queue asks first). Returns the attachment's generation, which a queue
+    // whose socket is older reopens for; 0 while the interface is away or cannot be taken
+    // (said once). Thread-safe.
+    std::uint32_t reattach();
 
   private:
     friend class AfXdpQueue;
@@ -152,7 +167,7 @@ class AfXdpPort {
 
     std::string name_;
     AfXdpOptions options_;
-    unsigned kernel_ifindex_{0};
+    std::atomic<unsigned> kernel_ifindex_{0};  // the interface attached to; a reattach moves it
     std::uint32_t flow_ifindex_{0};
     bpf_object* object_{nullptr};
     int program_fd_{-1};
@@ -160,11 +175,15 @@ class AfXdpPort {
     int xsks_map_fd_{-1};
     int unserved_fd_{-1};
     std::uint32_t attach_flags_{0};
+    std::uint16_t bind_flags_{0};  // the sockets' mode (zero-copy or copy), chosen at start
     int promisc_fd_{-1};
     bool one_queue_per_key_{true};
     std::string description_;
     std::mutex detach_mutex_;
     bool attached_{false};
+    bool detached_for_good_{false};
+    std::uint32_t generation_{1};
+    std::string said_;  // the last reattach failure said
     std::vector<std::unique_ptr<AfXdpQueue>> queues_;
 };
 

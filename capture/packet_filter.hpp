@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "capture/source.hpp"
 #include "probe/core/packet_view.hpp"
 
 struct bpf_program;  // libpcap's, kept out of this header
@@ -37,5 +38,15 @@ class PacketFilter {
     };
     std::unique_ptr<bpf_program, Free> program_;
 };
+
+// A live batch of `n` packets taken off a ring whose kernel or NIC does not filter (AF_XDP,
+// DPDK): counted as received, then filtered here.
+inline PollStatus take_batch(PacketBatch& batch, std::size_t n, const PacketFilter& filter,
+                             CaptureStats& stats) {
+    batch.count = n;
+    stats.received += n;
+    stats.filtered_out += filter.apply(batch);
+    return PollStatus::packets;
+}
 
 }  // namespace spanflow

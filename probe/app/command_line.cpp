@@ -118,6 +118,7 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     std::string snaplen = "256", buffer_size = "64M";
     bool no_promisc = false;
     std::string backend = "pcap", queues = "all", xdp_mode = "auto", zero_copy = "auto", rss = "ip";
+    std::string dpdk_args, descriptors = "1024";
     app.add_option("-r,--read", config.read_path, "Replay this capture file (pcap or pcapng)")
         ->option_text("FILE");
     app.add_option("-i,--interface", interfaces,
@@ -133,10 +134,21 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
                    "Live: the kernel's capture buffer per interface (K, M, G suffixes)")
         ->option_text("BYTES [64M]");
     app.add_option("--backend", backend,
-                   "Live: how packets are read: pcap (libpcap, any interface) or afxdp (an "
-                   "AF_XDP socket and a capture thread per receive queue)")
-        ->option_text("pcap|afxdp [pcap]");
-    app.add_option("--queues", queues, "afxdp: read receive queues 0..N-1, or all of them")
+                   "Live: how packets are read: pcap (libpcap, any interface), afxdp (an AF_XDP "
+                   "socket and a capture thread per receive queue) or dpdk (the ports DPDK's EAL "
+                   "takes over, a capture thread per receive queue)")
+        ->option_text("pcap|afxdp|dpdk [pcap]");
+    app.add_option("--dpdk-args", dpdk_args,
+                   "dpdk: DPDK EAL arguments, split at blanks; every port they name is captured: "
+                   "\"-l 0-4 -a 0000:3b:00.0\", \"--no-huge -m 1024 --vdev net_pcap0,rx_pcap=F\"")
+        ->option_text("ARGS");
+    app.add_option("--descriptors", descriptors,
+                   "dpdk: receive descriptors per queue (the driver may adjust them); each queue's "
+                   "mbuf pool holds twice as many")
+        ->option_text("N [1024]");
+    app.add_option("--queues", queues,
+                   "afxdp, dpdk: read receive queues 0..N-1, or all of them (dpdk: at most one "
+                   "per core)")
         ->option_text("N|all [all]");
     app.add_option("--xdp-mode", xdp_mode,
                    "afxdp: native (driver) XDP, generic (SKB) XDP, or native falling back to "
@@ -147,7 +159,8 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
                    "without it; no uses copy mode")
         ->option_text("auto|yes|no [auto]");
     app.add_option("--rss", rss,
-                   "afxdp: what the NIC may hash to pick a queue for each queue to own its flows: "
+                   "afxdp, dpdk: what the NIC may hash to pick a queue for each queue to own its "
+                   "flows: "
                    "ip (addresses only: exact) or ports (accept a hash on ports: a fragmented "
                    "datagram's first fragment may then be a second flow)")
         ->option_text("ip|ports [ip]");
@@ -188,7 +201,8 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
                    "Slots (batches of up to 32 packets) in each capture -> worker ring")
         ->option_text("N [256]");
     app.add_option("--ifindex", ifindex,
-                   "Ingress ifIndex to put in flows of a replay (v5: up to 65535)")
+                   "Ingress ifIndex to put in flows of a replay (v5: up to 65535); with "
+                   "--backend dpdk, that of port 0's flows, port P's being N+P (default P+1)")
         ->option_text("N [0]");
     app.add_option("--max-datagram", max_datagram,
                    "Largest export datagram, UDP payload bytes (fit the path MTU)")
@@ -283,13 +297,44 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
         }
         config.collectors.push_back(*addr);
     }
-    const bool live = !interfaces.empty();
+    if (backend == "pcap") {
+        config.backend = Backend::pcap;
+    } else if (backend == "afxdp") {
+#ifdef SPANFLOW_HAVE_AFXDP
+        config.backend = Backend::afxdp;
+#else
+        checks.push_back(
+            {"--backend: 'afxdp' is not in this build (it needs libxdp, libbpf and clang at "
+             "build time); give pcap"});
+#endif
+    } else if (backend == "dpdk") {
+#ifdef SPANFLOW_HAVE_DPDK
+        config.backend = Backend::dpdk;
+#else
+        checks.push_back(
+            {"--backend: 'dpdk' is not in this build (it needs libdpdk 22.11 at build time); "
+             "give pcap"});
+#endif
+    } else {
+        checks.push_back(
+            {fmt::format("--backend: '{}' is not allowed; give pcap, afxdp or dpdk", backend)});
+    }
+    const bool afxdp = config.backend == Backend::afxdp;
+    const bool dpdk = config.backend == Backend::dpdk;
+    // DPDK's ports come from its EAL arguments, not from -i.
+    const bool live = !interfaces.empty() || dpdk;
+    if (dpdk && !interfaces.empty())
+        checks.push_back(
+            {"--interface: not allowed with --backend dpdk; DPDK captures the ports its EAL "
+             "arguments name (--dpdk-args \"-a PCI_ADDRESS\" or \"--vdev ...\")"});
+    if (dpdk && !config.read_path.empty())
+        checks.push_back({"--read: not allowed with --backend dpdk; DPDK captures live"});
     if (config.read_path.empty() && !live) {
         checks.push_back(
-            {"--read/--interface: nothing to read; give a capture file (-r FILE) or interfaces "
-             "(-i NAME)"});
+            {"--read/--interface: nothing to read; give a capture file (-r FILE), interfaces "
+             "(-i NAME) or --backend dpdk"});
     }
-    if (!config.read_path.empty() && live) {
+    if (!config.read_path.empty() && !interfaces.empty()) {
         checks.push_back(
             {"--interface: not allowed with --read; give a capture file or "
              "interfaces, not both"});
@@ -326,34 +371,33 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
         }
         config.interfaces.push_back(spec);
     }
-    if (backend == "pcap") {
-        config.backend = Backend::pcap;
-    } else if (backend == "afxdp") {
-#ifdef SPANFLOW_HAVE_AFXDP
-        config.backend = Backend::afxdp;
-#else
-        checks.push_back(
-            {"--backend: 'afxdp' is not in this build (it needs libxdp, libbpf and clang at "
-             "build time); give pcap"});
-#endif
-    } else {
-        checks.push_back(
-            {fmt::format("--backend: '{}' is not allowed; give pcap or afxdp", backend)});
+    // Each backend's own options are refused with the others.
+    struct Backends {
+        const char* option;
+        bool ok;
+        const char* which;
+    };
+    for (const Backends& b : {Backends{"--queues", afxdp || dpdk, "--backend afxdp and dpdk"},
+                              Backends{"--rss", afxdp || dpdk, "--backend afxdp and dpdk"},
+                              Backends{"--xdp-mode", afxdp, "--backend afxdp"},
+                              Backends{"--zero-copy", afxdp, "--backend afxdp"},
+                              Backends{"--dpdk-args", dpdk, "--backend dpdk"},
+          Backends{"--descriptors", dpdk, "--backend dpdk"}}) {
+        if (app.count(b.option) != 0 && !b.ok)
+            checks.push_back(
+                {fmt::format("{}: not allowed with --backend {}; it applies to {} only", b.option,
+                             backend, b.which)});
     }
-    const bool afxdp = config.backend == Backend::afxdp;
-    for (const char* option : {"--queues", "--xdp-mode", "--zero-copy", "--rss"}) {
-        if (app.count(option) != 0 && !afxdp)
-            checks.push_back({fmt::format(
-                "{}: not allowed without --backend afxdp; it applies to AF_XDP only", option)});
-    }
-    if (afxdp) {
+    if (afxdp || dpdk) {
         for (const char* option : {"--snaplen", "--buffer-size"}) {
             if (app.count(option) != 0)
                 checks.push_back({fmt::format(
-                    "{}: not allowed with --backend afxdp; AF_XDP takes whole frames into its "
-                    "own rings (--backend pcap uses it)",
-                    option)});
+                    "{}: not allowed with --backend {}; it takes whole frames into its own rings "
+                    "(--backend pcap uses it)",
+                    option, backend)});
         }
+    }
+    if (afxdp) {
         if (config.interfaces.size() == 1 && config.interfaces[0].name == "any")
             checks.push_back(
                 {"--interface: 'any' is not allowed with --backend afxdp; give each interface"});
@@ -361,7 +405,7 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     }
     if (queues != "all") {
         checks.push_back(whole_in_range("--queues", queues, 1, 256, v));
-        config.afxdp.queues = static_cast<unsigned>(v);
+        config.afxdp.queues = config.dpdk.queues = static_cast<unsigned>(v);
     }
     if (xdp_mode == "auto") {
         config.afxdp.mode = XdpMode::automatic;
@@ -384,7 +428,7 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
             {fmt::format("--zero-copy: '{}' is not allowed; give auto, yes or no", zero_copy)});
     }
     if (rss == "ip" || rss == "ports") {
-        config.afxdp.rss_ports = rss == "ports";
+        config.afxdp.rss_ports = config.dpdk.rss_ports = rss == "ports";
     } else {
         checks.push_back({fmt::format("--rss: '{}' is not allowed; give ip or ports", rss)});
     }
@@ -395,7 +439,7 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
                              "capture (-i) only",
                              option)});
     }
-    if (app.count("--ifindex") != 0 && live)
+    if (app.count("--ifindex") != 0 && !interfaces.empty())
         checks.push_back(
             {"--ifindex: not allowed with --interface; give each interface's "
              "ifIndex as -i IFINDEX:NAME"});
@@ -409,6 +453,12 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     config.live.filter = config.filter;
     config.afxdp.promiscuous = !no_promisc;
     config.afxdp.filter = config.filter;
+    config.dpdk.promiscuous = !no_promisc;
+    config.dpdk.filter = config.filter;
+    config.dpdk.eal_args = dpdk_args;
+    checks.push_back(whole_in_range("--descriptors", descriptors, 64, 32768, v));
+    config.dpdk.descriptors = static_cast<std::uint16_t>(v);
+    config.dpdk.first_ifindex = config.ifindex;
     if (!config.group.empty() && config.user.empty())
         checks.push_back(
             {"--group: give --user too; --group alone would leave the process "

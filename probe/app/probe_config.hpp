@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "capture/afxdp_source.hpp"
+#include "capture/dpdk_source.hpp"
 #include "capture/pcap_live_source.hpp"
 #include "export/export_path.hpp"
 #include "probe/core/socket_address.hpp"
@@ -23,8 +24,9 @@ struct InterfaceSpec {
     std::uint32_t ifindex{0};
 };
 
-// How live packets are read: libpcap (any interface), or AF_XDP (a socket per receive queue).
-enum class Backend : std::uint8_t { pcap, afxdp };
+// How live packets are read: libpcap (any interface), AF_XDP (a socket per receive queue), or
+// DPDK (the ports its EAL takes over, per receive queue).
+enum class Backend : std::uint8_t { pcap, afxdp, dpdk };
 
 struct ProbeConfig {
     std::string read_path;                  // -r: capture file to replay
@@ -33,6 +35,7 @@ struct ProbeConfig {
     PcapLiveOptions live{};                 // --snaplen, --no-promisc, --buffer-size
     Backend backend{Backend::pcap};         // --backend
     AfXdpOptions afxdp{};  // --queues, --xdp-mode, --zero-copy, --rss, --no-promisc
+    DpdkOptions dpdk{};    // --dpdk-args, --queues, --rss, --no-promisc, --ifindex
     // --user/--group: the ids to run as once captures and sockets are open; -1 keeps them.
     std::string user, group;
     long uid{-1}, gid{-1};
@@ -44,6 +47,9 @@ struct ProbeConfig {
     unsigned workers{1};          // flow-table threads (--workers; default cores - 1)
     std::size_t ring_slots{256};  // capture -> worker ring slots (--ring-size)
     ExportConfig exporting{};     // -v, --engine-*, --observation-domain, --max-datagram, refresh
+
+    // Live capture (interfaces, or DPDK's ports), not a replay.
+    [[nodiscard]] bool is_live() const { return !interfaces.empty() || backend == Backend::dpdk; }
 };
 
 enum class CliOutcome : std::uint8_t {

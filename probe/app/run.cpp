@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "capture/afxdp_source.hpp"
+#include "capture/dpdk_source.hpp"
 #include "capture/pcap_file_source.hpp"
 #include "capture/pcap_live_source.hpp"
 #include "export/export_path.hpp"
@@ -364,6 +365,23 @@ int run_afxdp(const ProbeConfig& config) {
 }
 #endif
 
+#ifdef SPANFLOW_HAVE_DPDK
+// DPDK: every queue of every port the EAL found is a capture thread, as for AF_XDP.
+int run_dpdk(const ProbeConfig& config) {
+    std::string error;
+    auto capture = DpdkCapture::open(config.dpdk, error);
+    if (!capture) {
+        error_line(error);
+        return 2;  // whatever was started is undone as `capture` goes
+    }
+    for (const std::string& port : capture->descriptions()) error_line(port);
+    const bool per_queue = capture->flows_stay_on_one_queue();
+    error_line(per_queue ? "DPDK: each queue owns its flows"
+                         : "DPDK: flows gathered by key across queues");
+    return run_sources<DpdkQueue, LiveClock>(config, capture->queues(), true, per_queue);
+}
+#endif
+
 }  // namespace
 
 int run_probe(const ProbeConfig& config) {
@@ -374,6 +392,9 @@ int run_probe(const ProbeConfig& config) {
     std::string error;
 #ifdef SPANFLOW_HAVE_AFXDP
     if (config.backend == Backend::afxdp) return run_afxdp(config);
+#endif
+#ifdef SPANFLOW_HAVE_DPDK
+    if (config.backend == Backend::dpdk) return run_dpdk(config);
 #endif
     if (!config.interfaces.empty()) {
         std::vector<std::unique_ptr<PcapLiveSource>> sources;

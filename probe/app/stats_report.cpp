@@ -14,7 +14,7 @@ void print_report(std::FILE* out, const ReportInputs& in) {
         fmt::print(out, "{:{}}{:<{}} {:>12}\n", "", indent, label, 40 - indent, value);
     };
     const auto& cells = in.board.captures();
-    const bool live = !in.config.interfaces.empty();
+    const bool live = in.config.is_live();
     std::string header;
     for (const CaptureCell& c : cells) {
         if (!header.empty()) header += ", ";
@@ -39,14 +39,31 @@ void print_report(std::FILE* out, const ReportInputs& in) {
             const DispatchStats mine = in.pipeline.producer(static_cast<unsigned>(i)).stats();
             fmt::print(out, "  interface {} (ifIndex {})\n", cells[i].name, cells[i].ifindex);
             line(4, "packets received", c.received);
-            line(4, "dropped by the kernel (buffer full)", c.dropped_kernel);
-            line(4, "dropped by the interface", c.dropped_interface);
-            if (in.config.backend == Backend::afxdp) {
-                line(4, "dropped, AF_XDP RX ring full", c.dropped_ring_full);
-                line(4, "fill ring empty (no frame)", c.buffers_empty);
-                if (c.unserved_queues != 0 || cells[i].name.ends_with("/q0"))
-                    line(4, "on queues without a socket (port)", c.unserved_queues);
-                line(4, "empty polls", c.empty_polls);
+            const bool queue0 = cells[i].name.ends_with("/q0");
+            switch (in.config.backend) {
+                case Backend::pcap:
+                    line(4, "dropped by the kernel (buffer full)", c.dropped_kernel);
+                    line(4, "dropped by the interface", c.dropped_interface);
+                    break;
+                case Backend::afxdp:
+                    line(4, "dropped by the kernel (buffer full)", c.dropped_kernel);
+                    line(4, "dropped by the interface", c.dropped_interface);
+                    line(4, "dropped, AF_XDP RX ring full", c.dropped_ring_full);
+                    line(4, "fill ring empty (no frame)", c.buffers_empty);
+                    if (c.unserved_queues != 0 || queue0)
+                        line(4, "on queues without a socket (port)", c.unserved_queues);
+                    line(4, "empty polls", c.empty_polls);
+                    break;
+                case Backend::dpdk:
+                    // The port's counters are read by queue 0 and shown there only.
+                    if (queue0) {
+                        line(4, "dropped, NIC ring full (imissed, port)", c.dropped_ring_full);
+                        line(4, "dropped, no mbuf (rx_nombuf, port)", c.buffers_empty);
+                        line(4, "receive errors (ierrors, port)", c.receive_errors);
+                    }
+                    line(4, "dropped on this queue (q_errors)", c.dropped_interface);
+                    line(4, "empty polls", c.empty_polls);
+                    break;
             }
             line(4, "dropped, worker ring full", mine.dropped_ring_full);
             line(4, "capture reopened", c.reopens);

@@ -3,7 +3,8 @@
 # veth, native mode on a two-queue veth (each queue its own capture thread), tcpreplay of the
 # Ethernet test captures, and tshark's per-key totals (flow-oracle) as the judge. Also: the
 # zero-copy request falls back to copy and says so; no XDP program is left after SIGTERM or
-# SIGINT; a foreign XDP program makes the start fail and stays; bad input is one line, exit 2.
+# SIGINT; a deleted and re-created interface is captured again; a foreign XDP program makes the
+# start fail and stays; bad input is one line, exit 2.
 # Needs root and a kernel with AF_XDP; skips with its reason elsewhere. Everything it makes is
 # removed on every exit path.
 #
@@ -21,26 +22,12 @@ skip() {
     exit 0
 }
 [[ $(id -u) -eq 0 ]] || skip "AF_XDP tests need root"
-for tool in ip tcpreplay tcpdump capinfos tshark; do
+for tool in ip tcpreplay tcpdump capinfos tshark mergecap; do
     command -v "$tool" >/dev/null || skip "$tool is not installed"
 done
-"$probe" --backend afxdp --help >/dev/null 2>&1 || skip "this spanflow has no AF_XDP backend"
+has_backend "$probe" afxdp || skip "this spanflow has no AF_XDP backend"
 
-tag=sx$$
-ns_a=$tag-a
-ns_b=$tag-b
-work=$(mktemp -d)
-cleanup() {
-    local pid
-    for pid in $(jobs -p); do kill -KILL "$pid" 2>/dev/null; done
-    wait 2>/dev/null
-    ip netns del "$ns_a" 2>/dev/null
-    ip netns del "$ns_b" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-quiet_netns "$ns_a" && quiet_netns "$ns_b" || skip "cannot create network namespaces here"
+namespace_pair "sx$$"
 export LC_ALL=C
 in_a() { ip netns exec "$ns_a" "$@"; }
 in_b() { ip netns exec "$ns_b" "$@"; }
@@ -55,9 +42,7 @@ veth() {
 veth 1 || skip "cannot create veth pairs here"
 
 # sum NAME LABEL: the LABEL lines of the last report in $work/NAME.err, summed over queues.
-sum() {
-    grep -E "^ +$2 +[0-9]+$" "$work/$1.err" | awk '{s += $NF} END {print s + 0}'
-}
+sum() { report_sum "$work/$1.err" "$2"; }
 no_xdp_left() { ! ip -n "$ns_b" -d link show vB | grep -q 'prog/xdp'; }
 # replay CAPTURE: every frame out of vA, paced: sender and probe share this machine's cores.
 replay() {
@@ -66,18 +51,7 @@ replay() {
     grep -Eq 'Failed packets: +0$' <<<"$out"
 }
 
-captures=()
-for f in "$source_dir"/pcaps/*.pcap ${shared:+"$shared"/pcaps/*.pcap}; do
-    [[ -f $f ]] || continue
-    [[ $(basename "$f") == error-* ]] && continue
-    capinfos -E "$f" 2>/dev/null | grep -q 'Ethernet$' || continue
-    capinfos -M "$f" >/dev/null 2>&1 || continue
-    n=$(capinfos -c -M "$f" | awk '/Number of packets/ {print $NF}')
-    [[ $n -le 20000 ]] || continue  # the big generated ones: seconds each at a paced rate
-    tshark -r "$f" -T fields -e frame.len -e frame.cap_len 2>/dev/null |
-        awk '$1 != $2 || $1 > 3014 { skip = 1 } END { exit !skip }' && continue
-    captures+=("$f")
-done
+mapfile -t captures < <(ethernet_captures "$source_dir" "$shared")
 [[ -n $oracle && -x $oracle ]] || skip "no flow-oracle (../shared/tools) to judge totals with"
 
 # exact MODE_ARGS...: every capture through one spanflow run per capture; judged by tshark.
@@ -133,6 +107,32 @@ echo "== native mode, two queues, each owning its flows (--rss ports)"
 exact perqueue --xdp-mode native --rss ports
 grep -q "each queue owns its flows" "$work/perqueue.err" && ok "perqueue: per-queue workers" ||
     bad "perqueue: topology line: $(grep AF_XDP "$work/perqueue.err")"
+
+echo "== the interface deleted and re-created: the program attached again, the queues reopened"
+cap=$source_dir/pcaps/proto-mix.pcap
+mergecap -a -F pcap -w "$work/twice.pcap" "$cap" "$cap"
+"$oracle" totals "$work/twice.pcap" --ifindex "$ifindex_b" >"$work/r-oracle.jsonl" 2>/dev/null
+start_probe recreate -i vB --backend afxdp --xdp-mode native --workers 2 \
+    -w "$work/recreate.jsonl" || bad "recreate: start"
+replay "$cap" || bad "recreate: first replay"
+sleep 0.3
+veth 2 || bad "recreate: the veth again"
+if wait_for_line "$work/recreate.err" "vB/q0: capturing again (reopen 1)" "$probe_pid" 5 &&
+    wait_for_line "$work/recreate.err" "vB/q1: capturing again (reopen 1)" "$probe_pid" 5; then
+    ok "recreate: both queues said they capture again"
+else
+    bad "recreate: no reopen line: $(grep vB "$work/recreate.err")"
+fi
+replay "$cap" || bad "recreate: second replay"
+sleep 0.3
+stop_probe
+if [[ $probe_status -eq 0 ]] && no_xdp_left &&
+    "$oracle" compare "$work/r-oracle.jsonl" "$work/recreate.jsonl" >"$work/cmp.txt" 2>&1 &&
+    [[ $(sum recreate "capture reopened") -eq 2 ]]; then
+    ok "recreate: both replays captured exactly, ifIndex of the start kept, 2 reopens counted, no program left"
+else
+    bad "recreate: exit $probe_status, reopens $(sum recreate "capture reopened"): $(head -3 "$work/cmp.txt")"
+fi
 
 echo "== the same filter as libpcap"
 fcap=$source_dir/pcaps/proto-mix.pcap

@@ -57,6 +57,21 @@ if ! ldd "$spanflow" 2>/dev/null | grep -q libasan; then
         "$spanflow" -r "$capture" -w - --workers 256 --ring-size 1 -m 1024
 fi
 
+# Backends: each one's options are refused with the others.
+expect 2 "--backend: 'netmap' is not allowed; give pcap, afxdp or dpdk" "$spanflow" -i lo -w - --backend netmap
+expect 2 "--queues: not allowed with --backend pcap" "$spanflow" -i lo -w - --queues 2
+expect 2 "--dpdk-args: not allowed with --backend pcap" "$spanflow" -i lo -w - --dpdk-args "-l 0"
+if ! "$spanflow" --backend dpdk -w - --queues x 2>&1 | grep -q "not in this build"; then
+    expect 2 "--read: not allowed with --backend dpdk" "$spanflow" --backend dpdk -r "$capture" -w -
+    expect 2 "--snaplen: not allowed with --backend dpdk" "$spanflow" --backend dpdk -w - --snaplen 100
+    expect 2 "--xdp-mode: not allowed with --backend dpdk" "$spanflow" --backend dpdk -w - --xdp-mode native
+    expect 2 "--interface: not allowed with --backend dpdk" "$spanflow" --backend dpdk -i lo -w -
+    expect 2 "--queues: '0' is not allowed" "$spanflow" --backend dpdk -w - --queues 0
+fi
+if ! "$spanflow" --backend afxdp -i lo -w - --queues x 2>&1 | grep -q "not in this build"; then
+    expect 2 "--dpdk-args: not allowed with --backend afxdp" "$spanflow" --backend afxdp -i lo -w - --dpdk-args "-l 0"
+fi
+
 expect 0 "" "$collect" --help
 expect 0 "" "$collect" --version
 expect 2 "--listen" "$collect" -l nowhere

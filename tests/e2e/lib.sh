@@ -92,3 +92,60 @@ stop_probe() {
     wait "$probe_pid"
     probe_status=$?
 }
+
+# ethernet_captures SOURCE_DIR [SHARED_DIR]: the captures a live test replays, one path a line:
+# classic pcap or pcapng of Ethernet frames (not the error-* ones), at most 20000 packets (the
+# generated big ones take seconds each at a paced rate), every frame whole and at most 3014
+# bytes (an MTU of 3000, which AF_XDP's frames and DPDK's mbufs take).
+ethernet_captures() {
+    local f n
+    for f in "$1"/pcaps/*.pcap ${2:+"$2"/pcaps/*.pcap}; do
+        [[ -f $f ]] || continue
+        [[ $(basename "$f") == error-* ]] && continue
+        capinfos -E "$f" 2>/dev/null | grep -q 'Ethernet$' || continue
+        capinfos -M "$f" >/dev/null 2>&1 || continue
+        n=$(capinfos -c -M "$f" | awk '/Number of packets/ {print $NF}')
+        [[ $n -le 20000 ]] || continue
+        tshark -r "$f" -T fields -e frame.len -e frame.cap_len 2>/dev/null |
+            awk '$1 != $2 || $1 > 3014 { skip = 1 } END { exit !skip }' && continue
+        echo "$f"
+    done
+}
+
+# report_sum FILE LABEL: the LABEL lines (an extended regular expression) of the last report in
+# FILE (a spanflow's standard error), summed over its interfaces or queues.
+report_sum() {
+    # Through the environment: awk -v would take the regular expression's backslashes itself.
+    label="^ +$2 +[0-9]+$" awk '/^spanflow: (live capture on|replay of) / { s = 0 }
+        $0 ~ ENVIRON["label"] { s += $NF } END { print s + 0 }' "$1"
+}
+
+# namespace_pair TAG: the sender's and the probe's network namespaces, $ns_a (TAG-a) and $ns_b
+# (TAG-b), made quiet (quiet_netns), and a work folder $work. On every exit the shell's
+# background jobs still running are killed, and the namespaces, $work and the paths in
+# $cleanup_paths (an array the caller may fill) are removed. Calls the caller's skip when
+# namespaces cannot be made here.
+namespace_pair() {
+    ns_a=$1-a
+    ns_b=$1-b
+    work=$(mktemp -d)
+    cleanup_paths=()
+    trap namespace_pair_cleanup EXIT
+    trap 'exit 130' INT TERM
+    quiet_netns "$ns_a" && quiet_netns "$ns_b" || skip "cannot create network namespaces here"
+}
+namespace_pair_cleanup() {
+    # Only this shell's background jobs that are still running: a PID already reaped is never
+    # signalled (it may belong to another process by now).
+    local pid
+    for pid in $(jobs -p); do kill -KILL "$pid" 2>/dev/null; done
+    wait 2>/dev/null
+    ip netns del "$ns_a" 2>/dev/null
+    ip netns del "$ns_b" 2>/dev/null
+    rm -rf "$work" "${cleanup_paths[@]}"
+}
+
+# has_backend SPANFLOW NAME: whether this spanflow was built with --backend NAME.
+has_backend() {
+    ! "$1" --backend "$2" -w /dev/null --queues x 2>&1 | grep -q "not in this build"
+}

@@ -26,23 +26,7 @@ for tool in ip tcpreplay tcpdump capinfos; do
     command -v "$tool" >/dev/null || skip "$tool is not installed"
 done
 
-tag=sf$$
-ns_a=$tag-a  # the sender: tcpreplay, and collectors reached through the captured interface
-ns_b=$tag-b  # the probe
-work=$(mktemp -d)
-cleanup() {
-    # Only this shell's background jobs that are still running: a PID already reaped is never
-    # signalled (it may belong to another process by now).
-    local pid
-    for pid in $(jobs -p); do kill -KILL "$pid" 2>/dev/null; done
-    wait 2>/dev/null
-    ip netns del "$ns_a" 2>/dev/null
-    ip netns del "$ns_b" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-quiet_netns "$ns_a" && quiet_netns "$ns_b" || skip "cannot create network namespaces here"
+namespace_pair "sf$$"  # $ns_a: the sender, and collectors reached through the captured interface
 export LC_ALL=C
 in_a() { ip netns exec "$ns_a" "$@"; }
 in_b() { ip netns exec "$ns_b" "$@"; }
