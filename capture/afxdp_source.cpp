@@ -11,6 +11,8 @@
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <poll.h>
+
+#include <thread>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -22,6 +24,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <thread>
 
 // The XDP program's object, built by clang -target bpf and embedded at build time.
 asm(".section .rodata\n"
@@ -543,6 +546,11 @@ PollStatus AfXdpQueue::poll(PacketBatch& batch) {
     periodic();
     std::uint32_t idx = 0;
     std::uint32_t n = lost_ ? 0 : xsk_ring_cons__peek(&rings_->rx, kBatchSize, &idx);
+    if (n == 0 && busy_ && !lost_) {
+        busy_ = false;
+        std::this_thread::sleep_for(kBusyNap);
+        n = xsk_ring_cons__peek(&rings_->rx, kBatchSize, &idx);
+    }
     if (n == 0) {
         if (!lost_ && xsk_ring_prod__needs_wakeup(&rings_->fill))
             (void)::recvfrom(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
@@ -554,6 +562,7 @@ PollStatus AfXdpQueue::poll(PacketBatch& batch) {
             return PollStatus::empty;
         }
     }
+    busy_ = true;
     const Timestamp now = realtime_now();  // one reading per batch: descriptors carry no time
     auto* base = static_cast<std::uint8_t*>(area_);
     for (std::uint32_t i = 0; i < n; ++i) {

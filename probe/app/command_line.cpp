@@ -5,6 +5,7 @@
 #include <net/if.h>
 #include <pwd.h>
 
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <optional>
@@ -118,7 +119,7 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     std::string snaplen = "256", buffer_size = "64M";
     bool no_promisc = false;
     std::string backend = "pcap", queues = "all", xdp_mode = "auto", zero_copy = "auto", rss = "ip";
-    std::string dpdk_args, descriptors = "1024";
+    std::string dpdk_args, descriptors;  // empty: the backend's own default
     app.add_option("-r,--read", config.read_path, "Replay this capture file (pcap or pcapng)")
         ->option_text("FILE");
     app.add_option("-i,--interface", interfaces,
@@ -143,9 +144,10 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
                    "\"-l 0-4 -a 0000:3b:00.0\", \"--no-huge -m 1024 --vdev net_pcap0,rx_pcap=F\"")
         ->option_text("ARGS");
     app.add_option("--descriptors", descriptors,
-                   "dpdk: receive descriptors per queue (the driver may adjust them); each queue's "
-                   "mbuf pool holds twice as many")
-        ->option_text("N [1024]");
+                   "afxdp, dpdk: receive descriptors per queue, 64-32768. afxdp: a power of two, "
+                   "default 8192, the UMEM holds twice as many 4 KiB frames; dpdk: default 1024 "
+                   "(the driver may adjust them), each queue's mbuf pool holds twice as many")
+        ->option_text("N");
     app.add_option("--queues", queues,
                    "afxdp, dpdk: read receive queues 0..N-1, or all of them (dpdk: at most one "
                    "per core)")
@@ -382,7 +384,7 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
                               Backends{"--xdp-mode", afxdp, "--backend afxdp"},
                               Backends{"--zero-copy", afxdp, "--backend afxdp"},
                               Backends{"--dpdk-args", dpdk, "--backend dpdk"},
-          Backends{"--descriptors", dpdk, "--backend dpdk"}}) {
+                              Backends{"--descriptors", afxdp || dpdk, "--backend afxdp and dpdk"}}) {
         if (app.count(b.option) != 0 && !b.ok)
             checks.push_back(
                 {fmt::format("{}: not allowed with --backend {}; it applies to {} only", b.option,
@@ -456,8 +458,17 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     config.dpdk.promiscuous = !no_promisc;
     config.dpdk.filter = config.filter;
     config.dpdk.eal_args = dpdk_args;
-    checks.push_back(whole_in_range("--descriptors", descriptors, 64, 32768, v));
-    config.dpdk.descriptors = static_cast<std::uint16_t>(v);
+    if (!descriptors.empty()) {
+        Checked range = whole_in_range("--descriptors", descriptors, 64, 32768, v);
+        if (range.ok() && afxdp && !std::has_single_bit(v))
+            checks.push_back({fmt::format(
+                "--descriptors: '{}' is not allowed with --backend afxdp; give a power of two "
+                "(64, 128, ... 32768): AF_XDP rings are powers of two",
+                descriptors)});
+        checks.push_back(range);
+        config.dpdk.descriptors = static_cast<std::uint16_t>(v);
+        config.afxdp.ring_size = static_cast<std::uint32_t>(v);
+    }
     config.dpdk.first_ifindex = config.ifindex;
     if (!config.group.empty() && config.user.empty())
         checks.push_back(

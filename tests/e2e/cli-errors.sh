@@ -61,15 +61,20 @@ fi
 expect 2 "--backend: 'netmap' is not allowed; give pcap, afxdp or dpdk" "$spanflow" -i lo -w - --backend netmap
 expect 2 "--queues: not allowed with --backend pcap" "$spanflow" -i lo -w - --queues 2
 expect 2 "--dpdk-args: not allowed with --backend pcap" "$spanflow" -i lo -w - --dpdk-args "-l 0"
+expect 2 "--descriptors: not allowed with --backend pcap" "$spanflow" -i lo -w - --descriptors 1024
 if ! "$spanflow" --backend dpdk -w - --queues x 2>&1 | grep -q "not in this build"; then
     expect 2 "--read: not allowed with --backend dpdk" "$spanflow" --backend dpdk -r "$capture" -w -
     expect 2 "--snaplen: not allowed with --backend dpdk" "$spanflow" --backend dpdk -w - --snaplen 100
     expect 2 "--xdp-mode: not allowed with --backend dpdk" "$spanflow" --backend dpdk -w - --xdp-mode native
     expect 2 "--interface: not allowed with --backend dpdk" "$spanflow" --backend dpdk -i lo -w -
     expect 2 "--queues: '0' is not allowed" "$spanflow" --backend dpdk -w - --queues 0
+    expect 2 "--descriptors: '65536' is not allowed; give a whole number from 64 to 32768" \
+        "$spanflow" --backend dpdk -w - --descriptors 65536
 fi
 if ! "$spanflow" --backend afxdp -i lo -w - --queues x 2>&1 | grep -q "not in this build"; then
     expect 2 "--dpdk-args: not allowed with --backend afxdp" "$spanflow" --backend afxdp -i lo -w - --dpdk-args "-l 0"
+    expect 2 "--descriptors: '1000' is not allowed with --backend afxdp; give a power of two" \
+        "$spanflow" --backend afxdp -i lo -w - --descriptors 1000
 fi
 
 expect 0 "" "$collect" --help
