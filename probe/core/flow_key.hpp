@@ -46,21 +46,11 @@ inline constexpr std::uint64_t kSecret[4] = {0xa0761d6478bd642full, 0xe7037ed1a0
                                              0x8ebc6af09c88c6e3ull, 0x589965cc75374cc3ull};
 }  // namespace detail
 
-inline std::uint64_t hash_key(const FlowKey& k) {
+// IPv6 keys, out of line: their 44-byte load would otherwise be set up on the IPv4 path too.
+[[gnu::noinline]] inline std::uint64_t hash_key_v6(const FlowKey& k) {
     using detail::kSecret;
     using detail::mix;
     const auto* p = reinterpret_cast<const unsigned char*>(&k);
-    if (k.ip_version == 4) {
-        std::uint32_t src, dst, ifindex;
-        std::uint64_t rest;  // ports, protocol, ToS, version and the zero byte
-        std::memcpy(&src, p, 4);
-        std::memcpy(&dst, p + 16, 4);
-        std::memcpy(&ifindex, p + 32, 4);
-        std::memcpy(&rest, p + 36, 8);
-        const std::uint64_t a =
-            mix((src | std::uint64_t{dst} << 32) ^ kSecret[0], rest ^ kSecret[1]);
-        return mix(a ^ kSecret[2], ifindex ^ kSecret[3]);
-    }
     std::uint64_t w[6];
     std::memcpy(w, p, 40);
     std::uint32_t last;
@@ -70,6 +60,22 @@ inline std::uint64_t hash_key(const FlowKey& k) {
     const std::uint64_t b = mix(w[2] ^ kSecret[2], w[3] ^ kSecret[3]);
     const std::uint64_t c = mix(w[4] ^ 0x1d8e4e27c47d124full, w[5] ^ kSecret[0]);
     return mix(a ^ b ^ kSecret[1], c ^ kSecret[2]);
+}
+
+inline std::uint64_t hash_key(const FlowKey& k) {
+    using detail::kSecret;
+    using detail::mix;
+    if (k.ip_version != 4) [[unlikely]]
+        return hash_key_v6(k);
+    const auto* p = reinterpret_cast<const unsigned char*>(&k);
+    std::uint32_t src, dst, ifindex;
+    std::uint64_t rest;  // ports, protocol, ToS, version and the zero byte
+    std::memcpy(&src, p, 4);
+    std::memcpy(&dst, p + 16, 4);
+    std::memcpy(&ifindex, p + 32, 4);
+    std::memcpy(&rest, p + 36, 8);
+    const std::uint64_t a = mix((src | std::uint64_t{dst} << 32) ^ kSecret[0], rest ^ kSecret[1]);
+    return mix(a ^ kSecret[2], ifindex ^ kSecret[3]);
 }
 
 }  // namespace spanflow

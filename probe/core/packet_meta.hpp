@@ -19,8 +19,8 @@ struct PacketMeta {
     bool has_src_mac{false};
     bool has_dst_mac{false};
     std::uint16_t vlan_id{0};  // outermost tag
+    MacAddress dst_mac{};  // in the order of an Ethernet header: decode copies both at once
     MacAddress src_mac{};
-    MacAddress dst_mac{};
     Timestamp ts{};     // this packet's capture time
     Timestamp clock{};  // the packet clock when it arrived: the newest time seen so far, >= ts
 };

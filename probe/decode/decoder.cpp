@@ -1,6 +1,7 @@
 #include "probe/decode/decoder.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 #include "probe/core/byte_order.hpp"
@@ -357,7 +358,8 @@ bool decode_fast(const PacketView& pkt, PacketMeta& m) {
     constexpr std::size_t kIp = kEthernetHeader;
     constexpr std::size_t kL4 = kIp + kIpv4MinHeader;
     if (pkt.captured_bytes < kL4 + kTcpMinHeader) return false;
-    if (load_be16(p + 12) != kEtherIpv4 || p[kIp] != 0x45) return false;
+    // EtherType 0x0800 and IPv4 with a 20-byte header (0x45): bytes 12-14 in one compare.
+    if ((load_le32(p + 12) & 0x00FFFFFFu) != 0x00450008u) return false;
     const std::uint32_t total = load_be16(p + kIp + 2);
     if (total < kIpv4MinHeader + kTcpMinHeader) return false;
     if ((load_be16(p + kIp + 6) & 0x3FFF) != 0) return false;  // MF or an offset: a fragment
@@ -384,8 +386,8 @@ bool decode_fast(const PacketView& pkt, PacketMeta& m) {
     m.has_vlan = false;
     m.has_dst_mac = m.has_src_mac = true;
     m.vlan_id = 0;
-    std::memcpy(m.dst_mac.data(), p, 6);
-    std::memcpy(m.src_mac.data(), p + 6, 6);
+    static_assert(offsetof(PacketMeta, src_mac) == offsetof(PacketMeta, dst_mac) + 6);
+    std::memcpy(m.dst_mac.data(), p, 12);  // destination and source, as the frame has them
     m.ts = pkt.ts;
     m.clock = pkt.clock;
     return true;

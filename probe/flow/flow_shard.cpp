@@ -14,7 +14,8 @@ std::size_t slot_count_for(std::size_t flows) {
 std::size_t FlowShard::memory_bytes(std::uint32_t max_flows) {
     const std::size_t flows = std::max<std::uint32_t>(max_flows, 1);
     return slot_count_for(flows) * sizeof(Slot) +
-           flows * (sizeof(Entry) + sizeof(Ipv6Addresses) + sizeof(Extras) + 2 * sizeof(Links));
+           flows * (sizeof(Entry) + sizeof(Ipv6Addresses) + sizeof(Extras) + sizeof(Links)) +
+           (kWheelBuckets + 1) * sizeof(Links);
 }
 
 FlowShard::FlowShard(const FlowShardConfig& config)
@@ -34,28 +35,25 @@ FlowShard::FlowShard(const FlowShardConfig& config)
     pool_ = TableArray<Entry>(flows);
     v6_ = TableArray<Ipv6Addresses>(flows);
     extras_ = TableArray<Extras>(flows);
-    recency_links_ = TableArray<Links>(flows);
-    age_links_ = TableArray<Links>(flows);
+    wheel_ = TableArray<Links>(flows + kWheelBuckets + 1);
+    for (std::uint32_t list = config_.max_flows; list <= pending(); ++list)
+        wheel_[list] = Links{list, list};  // empty
+    // Granules of at least 1 ms, so that the idle timeout spans at most half the wheel: a flow is
+    // then filed at most half a turn ahead of the clock.
+    const auto longest = static_cast<std::uint64_t>(
+        std::max(config.timeouts.inactive, config.timeouts.tcp_end).count());
+    while ((std::uint64_t{1} << granule_shift_) * (kWheelBuckets / 2) < longest) ++granule_shift_;
 }
 
-// Stages one to three of the lookup, for the whole batch before any update: each stage issues
+// Stages one and two of the lookup, for the whole batch before any update: each stage issues
 // its loads for all 32 packets, so their cache misses overlap.
 void FlowShard::stage_batch(const std::uint64_t* hashes, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i)  // 1: the home index lines
         __builtin_prefetch(&index_[home_slot(static_cast<std::uint32_t>(hashes[i] >> 32))]);
-    for (std::size_t i = 0; i < n; ++i) {  // 2: the entry and its recency links
+    for (std::size_t i = 0; i < n; ++i) {  // 2: the entry
         const std::uint32_t idx = probe_hint(hashes[i]);
         hint_[i] = idx;
-        if (idx != kNil) {
-            __builtin_prefetch(&pool_[idx]);
-            __builtin_prefetch(&recency_links_[idx]);
-        }
-    }
-    for (std::size_t i = 0; i < n; ++i) {  // 3: the neighbours a move to the tail relinks
-        if (hint_[i] == kNil) continue;
-        const Links l = recency_links_[hint_[i]];
-        if (l.prev != kNil) __builtin_prefetch(&recency_links_[l.prev]);
-        if (l.next != kNil) __builtin_prefetch(&recency_links_[l.next]);
+        if (idx != kNil) __builtin_prefetch(&pool_[idx]);
     }
 }
 
@@ -130,16 +128,14 @@ void FlowShard::start_flow(std::uint32_t idx, const PacketMeta& m) {
     e.counts = m.l3_bytes;
     e.first = e.last = m.ts;
     e.active_deadline = m.clock + config_.timeouts.active;
-    e.idle_deadline = m.clock + idle_timeout_[recency_of(e)];
+    e.idle_deadline = m.clock + idle_timeout_[e.key.state & kTcpEnded];
     if (m.key.is_ipv6()) v6_[idx] = Ipv6Addresses{m.key.src_addr, m.key.dst_addr};
     extras_[idx] = Extras{m.vlan_id, m.src_mac, m.dst_mac};
-    link_tail(recency_[recency_of(e)], recency_links_, idx);
-    link_tail(age_, age_links_, idx);
     ++stats_.flows_created;
 }
 
-// Writes the record of flow `idx` to `ended` and takes it off both lists; the caller decides
-// whether the entry is reused at once or returned to the index and the free list.
+// Writes the record of flow `idx` to `ended`; the caller decides whether the entry is reused at
+// once (and refiled) or taken off the wheel and returned to the index and the free list.
 void FlowShard::end_flow(std::uint32_t idx, FlowEndReason reason, FlowRecord& ended) {
     const Entry& e = pool_[idx];
     const Extras& x = extras_[idx];
@@ -170,32 +166,32 @@ void FlowShard::end_flow(std::uint32_t idx, FlowEndReason reason, FlowRecord& en
     ended.vlan_id = x.vlan_id;
     ended.src_mac = x.src_mac;
     ended.dst_mac = x.dst_mac;
-    unlink(recency_[recency_of(e)], recency_links_, idx);
-    unlink(age_, age_links_, idx);
     ++stats_.flows_ended[static_cast<std::size_t>(reason)];
 }
 
-// Ends flow `idx` for good: out of the index, back on the free list.
+// Ends flow `idx` for good: off the wheel, out of the index, back on the free list.
 void FlowShard::retire(std::uint32_t idx, FlowEndReason reason, FlowRecord& ended) {
     end_flow(idx, reason, ended);
     pool_[idx].key.state = 0;  // dead: a stale hint to it never matches
     index_erase(idx, hash_key(ended.key));
-    recency_links_[idx].next = free_head_;
+    unlink(idx);
+    wheel_[idx].next = free_head_;
     free_head_ = idx;
     --live_;
 }
 
 // A packet whose entry stage two did not find: its flow is elsewhere in the index, or new.
-bool FlowShard::update_searched(const PacketMeta& m, std::uint64_t hash, const KeyWords& want,
-                                FlowRecord& ended) {
+bool FlowShard::update_searched(const PacketMeta& m, std::uint64_t hash, FlowRecord& ended) {
+    const KeyWords want = key_words(m.key);
     const std::uint32_t idx = find(m, hash, want);
     if (idx == kNil) return insert(m, hash, m.clock, ended);
     return update_found(idx, m, ended);
 }
 
 // Packet `m` joins live flow `idx` whatever it carries: update_found's common case in full,
-// with the packet counter's carry, a FIN or RST moving the flow to the tcp-end list, and a
-// packet from before the flow's first.
+// with the packet counter's carry, a FIN or RST shortening the idle timeout (the flow is refiled:
+// its deadline may now come earlier than where the wheel has it), and a packet from before the
+// flow's first.
 void FlowShard::join(std::uint32_t idx, const PacketMeta& m) {
     Entry& e = pool_[idx];
     if (++e.packets_low == 0) e.counts += std::uint64_t{1} << 48;
@@ -204,13 +200,9 @@ void FlowShard::join(std::uint32_t idx, const PacketMeta& m) {
     e.first = std::min(e.first, m.ts);
     e.last = std::max(e.last, m.ts);
     const bool ends_tcp = (m.tcp_flags & (kTcpFin | kTcpRst)) && !(e.key.state & kTcpEnded);
-    List& list = recency_[recency_of(e)];
-    if (ends_tcp || list.tail != idx) {  // already last in line: nothing to move
-        unlink(list, recency_links_, idx);
-        if (ends_tcp) e.key.state |= kTcpEnded;
-        link_tail(recency_[recency_of(e)], recency_links_, idx);
-    }
-    e.idle_deadline = m.clock + idle_timeout_[recency_of(e)];
+    if (ends_tcp) e.key.state |= kTcpEnded;
+    e.idle_deadline = m.clock + idle_timeout_[e.key.state & kTcpEnded];
+    if (ends_tcp) refile(idx);
 }
 
 // A packet of a live flow that may end it: the checks in SEMANTICS.md's order, then either the
@@ -229,9 +221,11 @@ bool FlowShard::update_rare(std::uint32_t idx, const PacketMeta& m, FlowRecord& 
         if (!reason && (e.packets() + 1 > max_packets_ || e.bytes() + m.l3_bytes > max_bytes_))
             reason = FlowEndReason::lack_of_resources;
         if (reason) {
-            // Same key, same slot: the ended flow's entry carries the new one.
+            // Same key, same slot: the ended flow's entry carries the new one, refiled at its own
+            // deadline (a FIN can make it earlier than the ended flow's).
             end_flow(idx, *reason, ended);
             start_flow(idx, m);
+            refile(idx);
             return true;
         }
     }
@@ -244,47 +238,116 @@ bool FlowShard::insert(const PacketMeta& m, std::uint64_t hash, Timestamp now, F
     std::uint32_t idx;
     bool any_ended = false;
     if (live_ == config_.max_flows) any_ended = make_room(now, ended);
+    if (live_ == 0) cursor_ = granule_of(now) - 1;  // an empty wheel starts at the clock
     if (free_head_ != kNil) {
         idx = free_head_;
-        free_head_ = recency_links_[idx].next;
+        free_head_ = wheel_[idx].next;
     } else {
         idx = never_used_++;  // live_ < max_flows and no free entry: some were never used
     }
     ++live_;
     index_insert(idx, hash);
     start_flow(idx, m);
+    file(idx);
     return any_ended;
 }
 
-// Frees one entry for a new flow: a flow that has already timed out if there is one, else the
-// least recently updated flow, which is evicted (reason 5).
+// Frees one entry for a new flow: the first flow the wheel reaches from its cursor (the header's
+// "Eviction"). The flows passed on the way are refiled at their deadlines, as the sweep would.
 bool FlowShard::make_room(Timestamp now, FlowRecord& ended) {
-    if (expire_one(now, ended)) return true;
-    std::uint32_t a = recency_[0].head;
-    std::uint32_t b = recency_[1].head;
-    std::uint32_t victim =
-        (b == kNil || (a != kNil && touched(pool_[a]) <= touched(pool_[b]))) ? a : b;
-    retire(victim, FlowEndReason::lack_of_resources, ended);
-    ++stats_.evicted_table_full;
-    return true;
-}
-
-bool FlowShard::expire_one(Timestamp now, FlowRecord& ended) {
-    for (std::uint32_t head : {recency_[0].head, recency_[1].head, age_.head}) {
-        if (head == kNil) continue;
-        std::optional<FlowEndReason> reason = expiry(pool_[head], now);
-        if (!reason) continue;
-        retire(head, *reason, ended);
-        return true;
+    std::uint32_t victim = kNil;
+    // Pending: the cursor's granule, where everything due at or before it waits.
+    for_each_filed(pending(), [&](std::uint32_t idx) {
+        if (victim != kNil) return;
+        if (granule_of(deadline(pool_[idx])) <= cursor_) {
+            victim = idx;
+        } else {
+            refile(idx);
+        }
+    });
+    // Then the granules after it: bucket g holds flows filed at g (or whole turns later), whose
+    // deadlines are at g or later.
+    for (std::int64_t g = cursor_ + 1; victim == kNil; ++g) {
+        g += next_occupied(g);  // never -1: the table is full, and pending held no victim
+        for_each_filed(sentinel(g), [&](std::uint32_t idx) {
+            if (victim != kNil) return;
+            const std::int64_t due = granule_of(deadline(pool_[idx]));
+            if (due <= g) {
+                victim = idx;
+            } else if (sentinel(due) != sentinel(g)) {
+                refile(idx);
+            }
+        });
+        // Emptied by earlier evictions: unmarked, so that the next search skips it.
+        if (victim == kNil && wheel_[sentinel(g)].next == sentinel(g)) mark(sentinel(g), false);
     }
-    return false;
+    if (std::optional<FlowEndReason> reason = expiry(pool_[victim], now)) {
+        retire(victim, *reason, ended);
+    } else {
+        retire(victim, FlowEndReason::lack_of_resources, ended);
+        ++stats_.evicted_table_full;
+    }
+    return true;
 }
 
-bool FlowShard::remove_oldest(FlowEndReason reason, FlowRecord& ended) {
-    std::uint32_t idx = age_.head;
-    if (idx == kNil) return false;
-    retire(idx, reason, ended);
-    return true;
+// How many granules after `granule` the next bucket marked occupied comes (0: its own), or -1
+// when none is.
+std::int64_t FlowShard::next_occupied(std::int64_t granule) const {
+    constexpr std::uint32_t kWords = kWheelBuckets / 64;
+    const auto first = static_cast<std::uint32_t>(static_cast<std::uint64_t>(granule) & (kWheelBuckets - 1));
+    // The first word masked to the buckets at or after `first`, then whole words round the turn,
+    // then the first word's buckets before `first`.
+    std::uint32_t w = first / 64;
+    std::uint64_t bits = occupied_[w] & (~std::uint64_t{0} << (first % 64));
+    for (std::uint32_t seen = 0; seen <= kWords; ++seen) {
+        if (bits != 0) {
+            const std::uint32_t b = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
+            return (b - first) & (kWheelBuckets - 1);
+        }
+        w = (w + 1) % kWords;
+        bits = occupied_[w];
+    }
+    return -1;
+}
+
+// The next flow due at granule `limit` or before whose deadline has passed at `now`, still on the
+// wheel; or kNil once every granule up to `limit` has been examined, or `visits` are spent. The
+// flows examined that are not due yet are refiled at their deadlines.
+std::uint32_t FlowShard::next_due(std::int64_t limit, Timestamp now, std::size_t& visits) {
+    const std::uint32_t waiting = pending();
+    for (;;) {
+        if (wheel_[waiting].next == waiting) {  // the cursor's granule is done: the next one
+            if (cursor_ >= limit) return kNil;
+            // Straight to the next granule whose bucket holds flows (or to `limit`): a clock that
+            // jumps by hours costs a few words of the bitmap per turn, not a look at every bucket.
+            const std::int64_t step = next_occupied(cursor_ + 1);
+            if (step < 0 || cursor_ + 1 + step > limit) {
+                cursor_ = limit;
+                return kNil;
+            }
+            cursor_ += 1 + step;
+            const std::uint32_t bucket = sentinel(cursor_);
+            mark(bucket, false);
+            const Links l = wheel_[bucket];
+            if (l.next != bucket) {  // the bucket's list becomes the pending list
+                wheel_[waiting] = l;
+                wheel_[l.next].prev = waiting;
+                wheel_[l.prev].next = waiting;
+                wheel_[bucket] = Links{bucket, bucket};
+            }
+            continue;
+        }
+        if (visits == 0) return kNil;
+        --visits;
+        const std::uint32_t idx = wheel_[waiting].next;
+        const Timestamp due = deadline(pool_[idx]);
+        if (granule_of(due) > cursor_) {
+            refile(idx);  // its packets moved the deadline: to its own granule
+            continue;
+        }
+        // Due at the cursor's granule, which `now` has passed unless a caller's clock went back.
+        return due <= now ? idx : kNil;
+    }
 }
 
 }  // namespace spanflow

@@ -12,7 +12,12 @@
 //                                                      counters, first/last, both deadlines
 //     v6_       [ 32 bytes: IPv6 source, destination ] read only for IPv6 flows (their 2nd line)
 //     extras_   [ 16 bytes: VLAN, MACs ]               written at the start, read at the end
-//     recency_  [ prev | next ]   age_ [ prev | next ] the expiry lists, 8 bytes each
+//     wheel_    [ prev | next ]                        the timing wheel's links, 8 bytes; past
+//                                                      the entries, one sentinel per bucket
+//
+// A packet of a live flow touches two cache lines: its index line and its entry. Nothing else is
+// read or written on the common path; the wheel is touched when a flow starts, ends, sees its
+// first FIN or RST, or when the wheel reaches it.
 //
 // The index has the power of two at or above 2 x max_flows slots (at most half full). A key's home
 // slot is the top bits of its fingerprint, and collisions probe linearly. A lookup compares 32-bit
@@ -21,47 +26,57 @@
 // two flows. Deletion shifts the following run back (no tombstones), so probe lengths never grow
 // with churn; the shift reads each slot's home from its fingerprint, so it rehashes nothing.
 //
-// Memory per IPv4 flow at 10M flows: 64 (entry) + 14 (extras) + 16 (lists) + 8 x 32M/10M
-// (index) = 121 bytes; the IPv6 array is touched only by IPv6 flows.
+// Memory per IPv4 flow at 10M flows: 64 (entry) + 14 (extras) + 8 (wheel) + 8 x 32M/10M (index)
+// = 111 bytes; the IPv6 array is touched only by IPv6 flows.
 //
 // The staged lookup (DPDK's bulk lookup, update_hashed): for a batch of 32 packets, (1) prefetch
-// every home index line, (2) probe each for a fingerprint match and prefetch the entry and its
-// recency links, (3) prefetch the recency neighbours the update will relink, (4) update. The
-// misses of the whole batch overlap instead of following each other. Stage four trusts stage
-// two's entry once its key compares equal (an ended flow's entry is marked dead, so it never
-// does) and searches the index again only when it does not: a new flow, a fingerprint collision,
-// or an earlier packet of the batch that moved things.
+// every home index line, (2) probe each for a fingerprint match and prefetch the entry, (3)
+// update. The misses of the whole batch overlap instead of following each other. Stage three
+// trusts stage two's entry once its key compares equal (an ended flow's entry is marked dead, so
+// it never does) and searches the index again only when it does not: a new flow, a fingerprint
+// collision, or an earlier packet of the batch that moved things.
 //
 // The common packet (update_one, inline): key compare, one test for everything that could end
 // the flow (deadline passed, FIN/SYN/RST, a time before the flow's first or an active timeout
-// away from it, a counter limit near), then counters, last time, idle deadline and the move to
-// the tail of its recency list. Everything else takes the out-of-line paths.
+// away from it, a counter limit near), then counters, last time and the idle deadline, all in
+// the entry. Everything else takes the out-of-line paths.
 //
-// Expiry. Each entry sits on two intrusive lists:
-//   - a recency list, in order of last update: one for flows that have seen no FIN/RST (idle
-//     timeout) and one for flows that have (the shorter tcp-end timeout);
-//   - an age list, in order of creation (active timeout).
-// Because each list is ordered by its own deadline, the flows due to expire are at the heads: the
-// sweep looks only there, so expiry costs O(1) per expired flow, and a full table evicts the head
-// of the recency lists (least recently used) in O(1). The sweep is given a budget per batch, so a
+// Expiry: a timing wheel, checked lazily. A flow's deadline is the earlier of its idle deadline
+// (the packet clock at its latest packet plus the idle timeout, or tcp-end once it has seen FIN
+// or RST) and its active deadline (the clock at its first packet plus the active timeout). Time
+// is cut into granules of 2^k ns, k chosen so that the idle timeout spans half the wheel's 4096
+// buckets (8.4 ms for 15 s; at least 1 ms); bucket g mod 4096 chains the flows filed at granule g.
+// A flow is filed at its deadline when it starts. Its packets then move the deadline later in
+// the entry only; the wheel is not told. When the wheel reaches a flow it compares the flow's
+// deadline with the granule: due, the flow ends; not yet, it is filed again at its deadline. So
+// an active flow is refiled about once per idle timeout, not once per packet. A deadline only
+// moves earlier when a flow sees its first FIN or RST (tcp-end is shorter), and then the flow is
+// refiled at once: a flow is never filed later than its deadline.
+//
+// The sweep reaches granule g once the packet clock has passed it, so it ends a flow at most one
+// granule after its deadline, at most `budget` flows per call (and 8 x budget examined), so a
 // million flows timing out in the same second leave a few per batch and never stall the worker.
-// A packet's arrival checks its flow's deadlines too, so a packet never joins a flow that had
-// already timed out, whenever the sweep last ran; both paths compute the same reason from the same
-// deadlines, so the flows exported do not depend on the sweep's schedule.
+// expire_due() ends every flow whose deadline has passed, exactly (the end of a run). A packet's
+// arrival checks its flow's deadlines too, so a packet never joins a flow that had already timed
+// out, whenever the sweep last ran; both paths compute the same reason from the same deadlines,
+// so the flows exported do not depend on the sweep's schedule.
 //
-// Time. `now` is the packet clock stamped on each PacketMeta (the newest packet time so far).
-// Deadlines run on that clock: the idle deadline is the clock at the flow's latest packet plus the
-// idle (or tcp-end) timeout, the active deadline the clock at its first packet plus the active
-// timeout. For captures in time order the clock at a packet is the packet's own time; when a
-// capture goes back in time, the lists stay in deadline order because the clock never does.
-// What a flow exports as first and last are its earliest and latest packet times, and a packet
-// that would stretch a flow to `active` or more from first to last ends it with reason 2 and
-// starts a new one.
+// Time. `now` is the packet clock stamped on each PacketMeta (the newest packet time so far), and
+// never goes back between calls. For captures in time order the clock at a packet is the
+// packet's own time. What a flow exports as first and last are its earliest and latest packet
+// times, and a packet that would stretch a flow to `active` or more from first to last ends it
+// with reason 2 and starts a new one.
 //
-// Eviction. A new flow in a full table first ends a flow that has already timed out, if any;
-// else the least recently updated flow is evicted (reason 5), so a full table degrades into an
-// LRU cache and never refuses a packet. Counters are 48 bits wide (2.8e14 packets or bytes, days
-// of a 100 Gb/s link): a flow about to pass that, or the export format's limit, ends (reason 5).
+// Eviction. A new flow in a full table ends the flow the wheel reaches first: a flow whose
+// deadline lies in a granule before now's, if there is one (it ends with its own reason: it had
+// timed out); else a flow whose deadline lies in the earliest granule of all, which ends with
+// its own reason if its deadline has passed and is evicted (reason 5) if not. Among flows of the
+// same granule, the first filed goes first. So a full table drops the flows nearest their
+// timeout (least recently updated, to the granule; a closing TCP flow before an open one), in
+// O(1) amortized, and never refuses a packet. The choice depends only on the packets and the
+// sweep's calls, so a replay evicts the same flows every time. Counters are 48 bits wide (2.8e14
+// packets or bytes, days of a 100 Gb/s link): a flow about to pass that, or the export format's
+// limit, ends (reason 5).
 #pragma once
 
 #include <algorithm>
@@ -154,22 +169,56 @@ class FlowShard {
         }
     }
 
-    // Exports at most `budget` flows whose deadline has passed at `now`. Returns how many.
+    // Ends at most `budget` flows whose deadline lies in a granule before `now`'s (examining at
+    // most 8 x budget), each with its own reason. Returns how many.
     template <class Emit>
     std::size_t sweep(Timestamp now, std::size_t budget, Emit&& emit) {
+        std::size_t visits = budget > kUnlimited / kVisitsPerEnd ? kUnlimited : budget * kVisitsPerEnd;
         std::size_t done = 0;
-        while (done < budget && expire_one(now, ended_)) {
+        if (live_ == 0) {
+            cursor_ = std::max(cursor_, granule_of(now) - 1);
+            return 0;
+        }
+        while (done < budget) {
+            const std::uint32_t idx = next_due(granule_of(now) - 1, now, visits);
+            if (idx == kNil) break;
+            retire(idx, *expiry(pool_[idx], now), ended_);
             emit(std::as_const(ended_));
             ++done;
         }
         return done;
     }
 
-    // Ends every flow with `reason` (shutdown, end of a replayed file: forced).
+    // Ends every flow whose deadline has passed at `now`, exactly: the sweep without a budget,
+    // then the flows of now's own granule that are due.
+    template <class Emit>
+    void expire_due(Timestamp now, Emit&& emit) {
+        sweep(now, kUnlimited, emit);
+        if (live_ == 0) return;
+        const std::int64_t current = granule_of(now);
+        const std::uint32_t bucket = sentinel(current);
+        for_each_filed(bucket, [&](std::uint32_t idx) {
+            if (std::optional<FlowEndReason> reason = expiry(pool_[idx], now)) {
+                retire(idx, *reason, ended_);
+                emit(std::as_const(ended_));
+            } else if (const std::int64_t g = granule_of(deadline(pool_[idx])); g > current) {
+                refile(idx);
+            }
+        });
+    }
+
+    // Ends every flow with `reason` (shutdown, end of a replayed file: forced), in entry order.
     template <class Emit>
     void expire_all(FlowEndReason reason, Emit&& emit) {
-        while (remove_oldest(reason, ended_)) emit(std::as_const(ended_));
+        for (std::uint32_t idx = 0; idx < never_used_ && live_ != 0; ++idx) {
+            if ((pool_[idx].key.state & kLive) == 0) continue;
+            retire(idx, reason, ended_);
+            emit(std::as_const(ended_));
+        }
     }
+
+    // The wheel's granule: how late the sweep may end a flow, and the resolution of eviction.
+    [[nodiscard]] Duration granule() const { return Duration{std::int64_t{1} << granule_shift_}; }
 
     // The memory a shard of `max_flows` maps: what a full table of IPv6 flows makes resident
     // (pages nothing has touched cost nothing until then).
@@ -184,6 +233,9 @@ class FlowShard {
 
   private:
     static constexpr std::size_t kMaxBatch = 32;
+    static constexpr std::size_t kUnlimited = std::numeric_limits<std::size_t>::max();
+    static constexpr std::size_t kVisitsPerEnd = 8;
+    static constexpr std::uint32_t kWheelBuckets = 4096;  // a power of two
     static constexpr std::uint32_t kNil = std::numeric_limits<std::uint32_t>::max();
     static constexpr std::uint8_t kTcpEnded = 0x01;  // has seen FIN or RST: must stay bit 0
     static constexpr std::uint8_t kHasVlan = 0x02;
@@ -256,10 +308,6 @@ class FlowShard {
         std::uint32_t prev;
         std::uint32_t next;
     };
-    struct List {
-        std::uint32_t head{kNil};
-        std::uint32_t tail{kNil};
-    };
 
     void stage_batch(const std::uint64_t* hashes, std::size_t n);
 
@@ -269,7 +317,7 @@ class FlowShard {
         stats_.bytes += m.l3_bytes;
         const KeyWords want = key_words(m.key);
         if (hint == kNil || !matches(hint, m, want)) [[unlikely]]
-            return update_searched(m, hash, want, ended);
+            return update_searched(m, hash, ended);  // recomputes `want`: no spill on this path
         return update_found(hint, m, ended);
     }
     // Packet `m` of live flow `idx`.
@@ -277,36 +325,32 @@ class FlowShard {
                                              FlowRecord& ended) {
         Entry& e = pool_[idx];
         const Timestamp now = m.clock;
-        // Unsigned: a packet from before the flow's first wraps around to a huge distance.
+        // Unsigned: a packet from before the flow's first wraps around to a huge distance. The
+        // byte test reads `counts` whole: packets' high bits above the bytes make any flow past
+        // 2^32 packets take the rare path too (max_bytes_ < 2^48).
         const std::uint64_t since_first =
             static_cast<std::uint64_t>(m.ts.ns) - static_cast<std::uint64_t>(e.first.ns);
         const bool rare = now >= std::min(e.idle_deadline, e.active_deadline) ||
                           (m.tcp_flags & kTcpSessionFlags) != 0 || since_first >= active_ns_ ||
-                          e.packets_low >= packets_trigger_ || e.bytes() + m.l3_bytes > max_bytes_;
+                          e.packets_low >= packets_trigger_ || e.counts + m.l3_bytes > max_bytes_;
         if (rare) [[unlikely]]
             return update_rare(idx, m, ended);
-        // No counter limit near (so packets_low does not wrap), no FIN/RST (so the flow stays
-        // on its recency list), not before its first packet.
+        // No counter limit near (so packets_low does not wrap), no FIN/RST (so the deadline only
+        // moves later: the wheel need not know), not before its first packet.
         ++e.packets_low;
         e.counts += m.l3_bytes;
         e.key.tcp_flags |= m.tcp_flags;
         e.last = std::max(e.last, m.ts);
-        e.idle_deadline = now + idle_timeout_[recency_of(e)];
-        List& list = recency_[recency_of(e)];
-        if (list.tail != idx) {  // already last in line: nothing to move
-            unlink(list, recency_links_, idx);
-            link_tail(list, recency_links_, idx);
-        }
+        e.idle_deadline = now + idle_timeout_[e.key.state & kTcpEnded];
         return false;
     }
-    bool update_searched(const PacketMeta& m, std::uint64_t hash, const KeyWords& want,
-                         FlowRecord& ended);
+    bool update_searched(const PacketMeta& m, std::uint64_t hash, FlowRecord& ended);
     void join(std::uint32_t idx, const PacketMeta& m);
     bool update_rare(std::uint32_t idx, const PacketMeta& m, FlowRecord& ended);
     bool insert(const PacketMeta& m, std::uint64_t hash, Timestamp now, FlowRecord& ended);
-    bool expire_one(Timestamp now, FlowRecord& ended);
-    bool remove_oldest(FlowEndReason reason, FlowRecord& ended);
     bool make_room(Timestamp now, FlowRecord& ended);
+    std::uint32_t next_due(std::int64_t limit, Timestamp now, std::size_t& visits);
+    [[nodiscard]] std::int64_t next_occupied(std::int64_t granule) const;
 
     [[nodiscard]] std::optional<FlowEndReason> expiry(const Entry& e, Timestamp now) const;
     [[nodiscard]] std::size_t home_slot(std::uint32_t fingerprint) const {
@@ -319,8 +363,12 @@ class FlowShard {
         std::memcpy(&dst, k.dst_addr.data(), 4);
         w.w0 = src | std::uint64_t{dst} << 32;
         std::memcpy(&w.w1, &k.ifindex, 8);  // ifindex, src_port, dst_port: as in HotKey
-        w.w2 = k.protocol | std::uint32_t{k.tos} << 8 |
-               std::uint32_t(kLive | (k.is_ipv6() ? kIpv6 : 0)) << 24;
+        // protocol, ToS, ip_version (4 or 6: bit 1 set only for 6) and the zero byte.
+        std::uint32_t rest;
+        std::memcpy(&rest, &k.protocol, 4);
+        static_assert(kIpv6 == 1u << 4 && offsetof(FlowKey, tos) == offsetof(FlowKey, protocol) + 1 &&
+                      offsetof(FlowKey, ip_version) == offsetof(FlowKey, protocol) + 2);
+        w.w2 = (rest & 0xFFFFu) | std::uint32_t{kLive} << 24 | ((rest << 11) & (1u << 28));
         return w;
     }
     // Whether entry `idx` holds the live flow of `m`'s key (`want` = key_words(m.key)).
@@ -346,35 +394,62 @@ class FlowShard {
     void start_flow(std::uint32_t idx, const PacketMeta& m);
     void end_flow(std::uint32_t idx, FlowEndReason reason, FlowRecord& ended);
     void retire(std::uint32_t idx, FlowEndReason reason, FlowRecord& ended);
-    [[nodiscard]] static std::size_t recency_of(const Entry& e) { return e.key.state & kTcpEnded; }
-    // The packet clock at the flow's latest packet.
-    [[nodiscard]] Timestamp touched(const Entry& e) const {
-        return e.idle_deadline + Duration{-idle_timeout_[recency_of(e)].count()};
+
+    // The timing wheel. Lists are circular through sentinels past the entries: bucket b's at
+    // max_flows + b, the pending list's (the flows of the cursor's granule not yet examined)
+    // after them.
+    [[nodiscard]] static Timestamp deadline(const Entry& e) {
+        return std::min(e.idle_deadline, e.active_deadline);
     }
-    [[gnu::always_inline]] static void link_tail(List& list, TableArray<Links>& links,
-                                                 std::uint32_t idx) {
-        Links& l = links[idx];
-        l.prev = list.tail;
-        l.next = kNil;
-        if (list.tail != kNil) {
-            links[list.tail].next = idx;
-        } else {
-            list.head = idx;
-        }
-        list.tail = idx;
+    [[nodiscard]] std::int64_t granule_of(Timestamp t) const { return t.ns >> granule_shift_; }
+    [[nodiscard]] std::uint32_t sentinel(std::int64_t granule) const {
+        return config_.max_flows +
+               static_cast<std::uint32_t>(static_cast<std::uint64_t>(granule) & (kWheelBuckets - 1));
     }
-    [[gnu::always_inline]] static void unlink(List& list, TableArray<Links>& links,
-                                              std::uint32_t idx) {
-        const Links l = links[idx];
-        if (l.prev != kNil) {
-            links[l.prev].next = l.next;
-        } else {
-            list.head = l.next;
+    [[nodiscard]] std::uint32_t pending() const { return config_.max_flows + kWheelBuckets; }
+    // Files entry `idx` at its deadline: in its granule's bucket, or pending if the cursor has
+    // reached that granule.
+    void file(std::uint32_t idx) {
+        const std::int64_t g = granule_of(deadline(pool_[idx]));
+        if (g <= cursor_) {
+            link_before(pending(), idx);
+            return;
         }
-        if (l.next != kNil) {
-            links[l.next].prev = l.prev;
-        } else {
-            list.tail = l.prev;
+        const std::uint32_t bucket = sentinel(g);
+        mark(bucket, true);
+        link_before(bucket, idx);
+    }
+    void mark(std::uint32_t bucket, bool occupied) {
+        const std::uint32_t b = bucket - config_.max_flows;
+        const std::uint64_t bit = std::uint64_t{1} << (b % 64);
+        occupied_[b / 64] = occupied ? occupied_[b / 64] | bit : occupied_[b / 64] & ~bit;
+    }
+    void refile(std::uint32_t idx) {
+        unlink(idx);
+        file(idx);
+    }
+    void link_before(std::uint32_t at, std::uint32_t idx) {  // at a list's tail when `at` is its sentinel
+        const std::uint32_t prev = wheel_[at].prev;
+        wheel_[idx] = Links{prev, at};
+        wheel_[prev].next = idx;
+        wheel_[at].prev = idx;
+    }
+    void unlink(std::uint32_t idx) {
+        const Links l = wheel_[idx];
+        wheel_[l.prev].next = l.next;
+        wheel_[l.next].prev = l.prev;
+    }
+    // Calls f(idx) for each flow on list `list` as it stands now; f may unlink or refile the
+    // flow it is given, also to the tail of the same list (the walk stops at the old tail).
+    template <class F>
+    void for_each_filed(std::uint32_t list, F&& f) {
+        const std::uint32_t last = wheel_[list].prev;
+        if (last == list) return;
+        for (std::uint32_t idx = wheel_[list].next;;) {
+            const std::uint32_t next = wheel_[idx].next;
+            f(idx);
+            if (idx == last) return;
+            idx = next;
         }
     }
 
@@ -393,15 +468,17 @@ class FlowShard {
     TableArray<Entry> pool_;
     TableArray<Ipv6Addresses> v6_;
     TableArray<Extras> extras_;
-    TableArray<Links> recency_links_;
-    TableArray<Links> age_links_;
+    TableArray<Links> wheel_;
     std::size_t mask_{0};
     unsigned shift_{0};
-    std::uint32_t free_head_{kNil};  // entries freed by ended flows, chained through recency next
+    unsigned granule_shift_{20};
+    std::int64_t cursor_{0};  // the wheel's granule: every earlier one has been examined
+    // A bit per bucket, set when a flow is filed there, cleared when the cursor takes the bucket:
+    // a clear bit is an empty bucket (a set one may be empty too, its flows gone since).
+    std::array<std::uint64_t, kWheelBuckets / 64> occupied_{};
+    std::uint32_t free_head_{kNil};  // entries freed by ended flows, chained through wheel next
     std::uint32_t never_used_{0};    // entries from here on have never held a flow
     std::size_t live_{0};
-    std::array<List, 2> recency_{};
-    List age_{};
     FlowShardStats stats_{};
     FlowRecord ended_{};  // the record being handed to emit; reused, never allocated
     // Stage two's finding per packet of the batch: the entry whose fingerprint matched, or kNil.

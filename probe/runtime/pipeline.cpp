@@ -50,7 +50,7 @@ struct Pipeline::Worker {
     // are forced out (reason 4).
     void end() {
         auto e = [this](const FlowRecord& r) { emit(r); };
-        shard.sweep(clock, std::numeric_limits<std::size_t>::max(), e);
+        shard.expire_due(clock, e);
         shard.expire_all(FlowEndReason::forced, e);
         stats.publish(shard.stats());
         send_output(true);

@@ -37,9 +37,9 @@
 // exporter, which is far faster than they are. The end of input always waits.
 //
 // Capacity. --max-flows is the capacity of the whole cache; each of N workers gets
-// ceil(max_flows / N) entries. A full shard evicts its own least recently updated flow, so when
-// the cache fills, which flows are evicted depends on the worker count; until it fills, nothing
-// does.
+// ceil(max_flows / N) entries. A full shard evicts its own flow nearest its timeout (FlowShard's
+// "Eviction"), so when the cache fills, which flows are evicted depends on the worker count;
+// until it fills, nothing does.
 #pragma once
 
 #include <atomic>

@@ -1,11 +1,19 @@
 // FlowShard against a plain model of SEMANTICS.md's expiry rules, written for clarity, not speed:
-// a map of flows, each with the sequence number of its creation and of its latest packet, and
-// every "head of list" found by a linear search. Random packet streams (few keys, so that flows
-// collide, end, restart and get evicted; times that jump back; FIN, SYN and RST; IPv4 and IPv6
-// keys that differ in one field only; counter limits; small tables), fed in batches of random
-// size with sweeps of random budget in between, must give the same records in the same order.
+// a map of flows, each with its counters, times and the packet clock at its start and at its
+// latest packet. Random packet streams (few keys, so that flows collide, end, restart and get
+// evicted; times that jump back; FIN, SYN and RST; IPv4 and IPv6 keys that differ in one field
+// only; counter limits; small tables), fed in batches of random size with sweeps of random
+// budget in between. Every record the shard gives is checked as it comes:
+//   - a flow ended by a packet (timed out, SYN after FIN, active span, counter limit) must be
+//     the model's, at that packet, with the model's reason and totals;
+//   - a flow ended to make room must follow flow_shard.hpp's "Eviction" rule: one that timed out
+//     in an earlier granule than now's if there is one, else one of the earliest deadline
+//     granule; its reason its own if its deadline has passed, else 5;
+//   - a flow ended by a sweep must have timed out in a granule before the clock's, and the exact
+//     expire_due() must leave no flow that has timed out;
+//   - the forced end must give every flow left.
 // This pins down everything the table's fast paths take shortcuts for: the staged lookup's
-// stale hints, the one-test common case, deadlines kept instead of times, and the lists.
+// stale hints, the one-test common case, deadlines kept instead of times, and the lazy wheel.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -26,16 +34,15 @@ struct ModelFlow {
     Timestamp first{}, last{}, started{}, touched{};
     std::uint8_t flags{0};
     bool tcp_ended{false};
-    std::uint64_t created_seq{0}, touched_seq{0};
 };
 
-// The table as SEMANTICS.md and flow_shard.hpp describe it, with no index and no lists.
+// The table as SEMANTICS.md and flow_shard.hpp describe it, with no index and no wheel. It reads
+// the shard's records in the order the shard gave them (`got`, from `pos` on).
 class Model {
   public:
-    explicit Model(const FlowShardConfig& c) : c_(c) {}
+    Model(const FlowShardConfig& c, Duration granule) : c_(c), granule_(granule.count()) {}
 
-    void update(const PacketMeta& m, std::vector<FlowRecord>& out) {
-        ++seq_;
+    void update(const PacketMeta& m, const std::vector<FlowRecord>& got, std::size_t& pos) {
         const Timestamp now = m.clock;
         auto it = flows_.find(m.key);
         if (it != flows_.end()) {
@@ -48,7 +55,8 @@ class Model {
             if (!reason && (f.packets + 1 > max_packets() || f.bytes + m.l3_bytes > max_bytes()))
                 reason = FlowEndReason::lack_of_resources;
             if (reason) {
-                out.push_back(record(m.key, f, *reason));
+                REQUIRE(pos < got.size());
+                check(got[pos++], m.key, f, *reason);
                 f = start(m);
                 return;
             }
@@ -58,36 +66,57 @@ class Model {
             f.first = std::min(f.first, m.ts);
             f.last = std::max(f.last, m.ts);
             f.touched = now;
-            f.touched_seq = seq_;
             if (m.tcp_flags & (kTcpFin | kTcpRst)) f.tcp_ended = true;
             return;
         }
-        if (flows_.size() == c_.max_flows && !expire_one(now, out)) {
-            // The least recently updated flow: the older of the two recency lists' heads, the
-            // no-FIN list's on a tie.
-            auto a = head([](const ModelFlow& f) { return !f.tcp_ended; }, &ModelFlow::touched_seq);
-            auto b = head([](const ModelFlow& f) { return f.tcp_ended; }, &ModelFlow::touched_seq);
-            auto victim =
-                (b == flows_.end() || (a != flows_.end() && a->second.touched <= b->second.touched))
-                    ? a
-                    : b;
-            out.push_back(record(victim->first, victim->second, FlowEndReason::lack_of_resources));
+        if (flows_.size() == c_.max_flows) {
+            REQUIRE(pos < got.size());
+            const FlowRecord& r = got[pos++];
+            auto victim = flows_.find(r.key);
+            REQUIRE(victim != flows_.end());
+            // The earliest deadline granule of all; the victim's must be before now's (when any
+            // flow's is) or that earliest one.
+            std::int64_t earliest = granule_of(deadline(flows_.begin()->second));
+            for (const auto& [key, f] : flows_) earliest = std::min(earliest, granule_of(deadline(f)));
+            const std::int64_t mine = granule_of(deadline(victim->second));
+            if (earliest < granule_of(now)) {
+                CHECK(mine < granule_of(now));
+            } else {
+                CHECK(mine == earliest);
+            }
+            const auto reason = expiry(victim->second, now);
+            check(r, victim->first, victim->second, reason.value_or(FlowEndReason::lack_of_resources));
             flows_.erase(victim);
         }
         flows_.emplace(m.key, start(m));
     }
 
-    void sweep(Timestamp now, std::size_t budget, std::vector<FlowRecord>& out) {
-        for (std::size_t i = 0; i < budget && expire_one(now, out); ++i) {
+    // Records of a sweep (each one timed out, in a granule before now's unless `exact`) or of
+    // expire_due (`exact`: afterwards nothing that has timed out is left).
+    void timed_out(Timestamp now, const std::vector<FlowRecord>& got, bool exact) {
+        for (const FlowRecord& r : got) {
+            auto it = flows_.find(r.key);
+            REQUIRE(it != flows_.end());
+            const auto reason = expiry(it->second, now);
+            REQUIRE(reason.has_value());
+            if (!exact) CHECK(granule_of(deadline(it->second)) < granule_of(now));
+            check(r, it->first, it->second, *reason);
+            flows_.erase(it);
+        }
+        if (exact) {
+            for (const auto& [key, f] : flows_) CHECK_FALSE(expiry(f, now).has_value());
         }
     }
 
-    void expire_all(std::vector<FlowRecord>& out) {
-        while (!flows_.empty()) {
-            auto oldest = head([](const ModelFlow&) { return true; }, &ModelFlow::created_seq);
-            out.push_back(record(oldest->first, oldest->second, FlowEndReason::forced));
-            flows_.erase(oldest);
+    void forced(const std::vector<FlowRecord>& got) {
+        CHECK(got.size() == flows_.size());
+        for (const FlowRecord& r : got) {
+            auto it = flows_.find(r.key);
+            REQUIRE(it != flows_.end());
+            check(r, it->first, it->second, FlowEndReason::forced);
+            flows_.erase(it);
         }
+        CHECK(flows_.empty());
     }
 
   private:
@@ -102,7 +131,7 @@ class Model {
     }
     std::uint64_t max_bytes() const { return std::min(c_.max_bytes, (std::uint64_t{1} << 48) - 1); }
 
-    ModelFlow start(const PacketMeta& m) {
+    ModelFlow start(const PacketMeta& m) const {
         ModelFlow f;
         f.packets = 1;
         f.bytes = m.l3_bytes;
@@ -110,14 +139,23 @@ class Model {
         f.started = f.touched = m.clock;
         f.flags = m.tcp_flags;
         f.tcp_ended = (m.tcp_flags & (kTcpFin | kTcpRst)) != 0;
-        f.created_seq = f.touched_seq = seq_;
         return f;
     }
 
+    Timestamp idle_deadline(const ModelFlow& f) const {
+        return f.touched + (f.tcp_ended ? c_.timeouts.tcp_end : c_.timeouts.inactive);
+    }
+    Timestamp active_deadline(const ModelFlow& f) const { return f.started + c_.timeouts.active; }
+    Timestamp deadline(const ModelFlow& f) const {
+        return std::min(idle_deadline(f), active_deadline(f));
+    }
+    std::int64_t granule_of(Timestamp t) const {
+        return t.ns >= 0 ? t.ns / granule_ : -((-t.ns + granule_ - 1) / granule_);
+    }
+
     std::optional<FlowEndReason> expiry(const ModelFlow& f, Timestamp now) const {
-        const Timestamp idle =
-            f.touched + (f.tcp_ended ? c_.timeouts.tcp_end : c_.timeouts.inactive);
-        const Timestamp active = f.started + c_.timeouts.active;
+        const Timestamp idle = idle_deadline(f);
+        const Timestamp active = active_deadline(f);
         if (active < idle) {
             if (now >= active) return FlowEndReason::active;
         } else if (now >= idle) {
@@ -126,50 +164,20 @@ class Model {
         return std::nullopt;
     }
 
-    // The flow with the smallest `order` among those `in` the list: the list's head.
-    template <class In>
-    std::map<FlowKey, ModelFlow, KeyLess>::iterator head(In in, std::uint64_t ModelFlow::*order) {
-        auto best = flows_.end();
-        for (auto it = flows_.begin(); it != flows_.end(); ++it) {
-            if (in(it->second) && (best == flows_.end() || it->second.*order < best->second.*order))
-                best = it;
-        }
-        return best;
-    }
-
-    // The sweep's step: the heads of the no-FIN list, the FIN list and the age list, in that
-    // order; the first that has timed out ends.
-    bool expire_one(Timestamp now, std::vector<FlowRecord>& out) {
-        auto heads = {
-            head([](const ModelFlow& f) { return !f.tcp_ended; }, &ModelFlow::touched_seq),
-            head([](const ModelFlow& f) { return f.tcp_ended; }, &ModelFlow::touched_seq),
-            head([](const ModelFlow&) { return true; }, &ModelFlow::created_seq)};
-        for (auto it : heads) {
-            if (it == flows_.end()) continue;
-            if (auto reason = expiry(it->second, now)) {
-                out.push_back(record(it->first, it->second, *reason));
-                flows_.erase(it);
-                return true;
-            }
-        }
-        return false;
-    }
-
-    static FlowRecord record(const FlowKey& k, const ModelFlow& f, FlowEndReason reason) {
-        FlowRecord r;
-        r.key = k;
-        r.packets = f.packets;
-        r.bytes = f.bytes;
-        r.first = f.first;
-        r.last = f.last;
-        r.tcp_flags = f.flags;
-        r.end_reason = reason;
-        return r;
+    static void check(const FlowRecord& r, const FlowKey& k, const ModelFlow& f,
+                      FlowEndReason reason) {
+        CHECK(r.key == k);
+        CHECK(r.packets == f.packets);
+        CHECK(r.bytes == f.bytes);
+        CHECK(r.first == f.first);
+        CHECK(r.last == f.last);
+        CHECK(r.tcp_flags == f.flags);
+        CHECK(static_cast<int>(r.end_reason) == static_cast<int>(reason));
     }
 
     FlowShardConfig c_;
+    std::int64_t granule_;
     std::map<FlowKey, ModelFlow, KeyLess> flows_;
-    std::uint64_t seq_{0};
 };
 
 // Few keys, differing in one field each, so that a compare that skipped a field would merge two.
@@ -219,7 +227,7 @@ std::vector<FlowKey> make_keys(std::mt19937_64& rng, std::size_t n) {
 }  // namespace
 
 TEST_SUITE("flow") {
-    TEST_CASE("FlowShard gives the model's records, in the model's order, on random streams") {
+    TEST_CASE("FlowShard's records follow the model's rules on random streams") {
         constexpr std::int64_t kMs = 1'000'000;
         for (std::uint64_t seed = 1; seed <= 60; ++seed) {
             CAPTURE(seed);
@@ -238,10 +246,10 @@ TEST_SUITE("flow") {
             if (seed % 7 == 0) config.max_packets = std::uint64_t{1} << 32;
             config.prefetch = seed % 5 != 0;
             FlowShard shard(config);
-            Model model(config);
+            Model model(config, shard.granule());
             const auto keys = make_keys(rng, 4 + rng() % 40);
 
-            std::vector<FlowRecord> got, want;
+            std::vector<FlowRecord> got;
             auto emit = [&got](const FlowRecord& r) { got.push_back(r); };
             Timestamp clock{};
             std::int64_t t = 1'700'000'000 * 1'000'000'000ll;
@@ -264,29 +272,53 @@ TEST_SUITE("flow") {
                                   : f < 10 ? 0x10
                                            : 0x18;
                 }
+                got.clear();
                 shard.update(batch.data(), batch.size(), emit);
-                for (const PacketMeta& m : batch) model.update(m, want);
+                std::size_t pos = 0;
+                for (const PacketMeta& m : batch) model.update(m, got, pos);
+                CHECK(pos == got.size());
+                got.clear();
                 const std::size_t budget = rng() % 4;
-                shard.sweep(clock, budget, emit);
-                model.sweep(clock, budget, want);
+                CHECK(shard.sweep(clock, budget, emit) <= budget);
+                model.timed_out(clock, got, false);
             }
-            shard.sweep(clock, ~std::size_t{0}, emit);
-            model.sweep(clock, ~std::size_t{0}, want);
+            got.clear();
+            shard.expire_due(clock, emit);
+            model.timed_out(clock, got, true);
+            got.clear();
             shard.expire_all(FlowEndReason::forced, emit);
-            model.expire_all(want);
-
-            REQUIRE(got.size() == want.size());
-            for (std::size_t i = 0; i < got.size(); ++i) {
-                CAPTURE(i);
-                CHECK(got[i].key == want[i].key);
-                CHECK(got[i].packets == want[i].packets);
-                CHECK(got[i].bytes == want[i].bytes);
-                CHECK(got[i].first == want[i].first);
-                CHECK(got[i].last == want[i].last);
-                CHECK(got[i].tcp_flags == want[i].tcp_flags);
-                CHECK(static_cast<int>(got[i].end_reason) == static_cast<int>(want[i].end_reason));
-            }
+            model.forced(got);
             CHECK(shard.size() == 0);
         }
+    }
+
+    TEST_CASE("a full table drops the flow nearest its timeout, a closing TCP flow first") {
+        FlowShardConfig config;
+        config.max_flows = 3;
+        FlowShard shard(config);
+        std::vector<FlowRecord> got;
+        auto emit = [&got](const FlowRecord& r) { got.push_back(r); };
+        auto packet = [](std::uint16_t port, double t, std::uint8_t flags) {
+            PacketMeta m;
+            m.key.ip_version = 4;
+            m.key.protocol = kProtoTcp;
+            m.key.src_port = port;
+            m.ts = m.clock = Timestamp::from_ns(static_cast<std::int64_t>(t * 1e9));
+            m.l3_bytes = 60;
+            m.tcp_flags = flags;
+            return m;
+        };
+        const PacketMeta packets[] = {packet(1, 0.0, 0x02), packet(2, 1.0, 0x02),
+                                      packet(3, 2.0, 0x02),
+                                      packet(3, 3.0, 0x11),   // 3 closes: idle deadline 8 s
+                                      packet(4, 4.0, 0x02),   // full: 3 (8 s) before 1 (15 s)
+                                      packet(1, 5.0, 0x10),   // 1's deadline: 20 s
+                                      packet(5, 6.0, 0x02)};  // full: 2 (16 s)
+        for (const PacketMeta& m : packets) shard.update(&m, 1, emit);
+        REQUIRE(got.size() == 2);
+        CHECK(got[0].key.src_port == 3);
+        CHECK(got[0].end_reason == FlowEndReason::lack_of_resources);
+        CHECK(got[1].key.src_port == 2);
+        CHECK(shard.stats().evicted_table_full == 2);
     }
 }

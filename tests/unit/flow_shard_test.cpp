@@ -46,7 +46,7 @@ struct Harness {
     void sweep(double t_sec) {
         clock =
             std::max(clock, spanflow::Timestamp::from_ns(static_cast<std::int64_t>(t_sec * kSec)));
-        shard.sweep(clock, 1'000'000, [this](const FlowRecord& r) { ended.push_back(r); });
+        shard.expire_due(clock, [this](const FlowRecord& r) { ended.push_back(r); });
     }
     void finish() {
         shard.expire_all(FlowEndReason::forced,
@@ -147,7 +147,7 @@ TEST_SUITE("flow") {
         CHECK(h.ended.empty());
     }
 
-    TEST_CASE("a full table evicts the least recently updated flow (reason 5)") {
+    TEST_CASE("a full table evicts the flow nearest its idle timeout (reason 5)") {
         FlowShardConfig c;
         c.max_flows = 2;
         Harness h(c);
@@ -202,7 +202,7 @@ TEST_SUITE("flow") {
         CHECK(h.ended[0].last.ns == 100 * kSec);
     }
 
-    TEST_CASE("deadlines run on the packet clock, so late packets keep the lists in order") {
+    TEST_CASE("deadlines run on the packet clock, not on a late packet's own time") {
         Harness h;
         h.add(packet(1, 100.0));
         h.add(packet(2, 50.0));  // late: the clock stays at 100, so flow 2 was touched at 100

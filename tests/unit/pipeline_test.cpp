@@ -71,7 +71,7 @@ std::vector<std::string> reference(const std::vector<PacketMeta>& metas, std::ui
         shard.update(metas.data() + i, n, emit);
         shard.sweep(metas[i + n - 1].clock, kSweepPerBatch, emit);
     }
-    shard.sweep(metas.back().clock, std::numeric_limits<std::size_t>::max(), emit);
+    shard.expire_due(metas.back().clock, emit);
     shard.expire_all(FlowEndReason::forced, emit);
     std::sort(lines.begin(), lines.end());
     return lines;
