@@ -256,27 +256,28 @@ bool FlowShard::insert(const PacketMeta& m, std::uint64_t hash, Timestamp now, F
 // "Eviction"). The flows passed on the way are refiled at their deadlines, as the sweep would.
 bool FlowShard::make_room(Timestamp now, FlowRecord& ended) {
     std::uint32_t victim = kNil;
+    catch_up(now);
     // Pending: the cursor's granule, where everything due at or before it waits.
     for_each_filed(pending(), [&](std::uint32_t idx) {
-        if (victim != kNil) return;
         if (granule_of(deadline(pool_[idx])) <= cursor_) {
             victim = idx;
-        } else {
-            refile(idx);
+            return true;
         }
+        refile(idx);
+        return false;
     });
     // Then the granules after it: bucket g holds flows filed at g (or whole turns later), whose
     // deadlines are at g or later.
     for (std::int64_t g = cursor_ + 1; victim == kNil; ++g) {
         g += next_occupied(g);  // never -1: the table is full, and pending held no victim
         for_each_filed(sentinel(g), [&](std::uint32_t idx) {
-            if (victim != kNil) return;
             const std::int64_t due = granule_of(deadline(pool_[idx]));
             if (due <= g) {
                 victim = idx;
-            } else if (sentinel(due) != sentinel(g)) {
-                refile(idx);
+                return true;
             }
+            if (sentinel(due) != sentinel(g)) refile(idx);
+            return false;
         });
         // Emptied by earlier evictions: unmarked, so that the next search skips it.
         if (victim == kNil && wheel_[sentinel(g)].next == sentinel(g)) mark(sentinel(g), false);
@@ -318,8 +319,9 @@ std::uint32_t FlowShard::next_due(std::int64_t limit, Timestamp now, std::size_t
     for (;;) {
         if (wheel_[waiting].next == waiting) {  // the cursor's granule is done: the next one
             if (cursor_ >= limit) return kNil;
-            // Straight to the next granule whose bucket holds flows (or to `limit`): a clock that
-            // jumps by hours costs a few words of the bitmap per turn, not a look at every bucket.
+            // Straight to the next granule whose bucket holds flows (or to `limit`): empty
+            // buckets cost a word of the bitmap per 64. (A cursor a turn or more behind was
+            // rebased first, so each flow is examined once, not once per turn.)
             const std::int64_t step = next_occupied(cursor_ + 1);
             if (step < 0 || cursor_ + 1 + step > limit) {
                 cursor_ = limit;

@@ -72,7 +72,8 @@
 // timed out); else a flow whose deadline lies in the earliest granule of all, which ends with
 // its own reason if its deadline has passed and is evicted (reason 5) if not. Among flows of the
 // same granule, the first filed goes first. So a full table drops the flows nearest their
-// timeout (least recently updated, to the granule; a closing TCP flow before an open one), in
+// timeout (least recently updated, to the granule, unless the active timeout comes first; a
+// closing TCP flow before an open one), in
 // O(1) amortized, and never refuses a packet. The choice depends only on the packets and the
 // sweep's calls, so a replay evicts the same flows every time. Counters are 48 bits wide (2.8e14
 // packets or bytes, days of a 100 Gb/s link): a flow about to pass that, or the export format's
@@ -179,6 +180,7 @@ class FlowShard {
             cursor_ = std::max(cursor_, granule_of(now) - 1);
             return 0;
         }
+        catch_up(now);
         while (done < budget) {
             const std::uint32_t idx = next_due(granule_of(now) - 1, now, visits);
             if (idx == kNil) break;
@@ -204,6 +206,7 @@ class FlowShard {
             } else if (const std::int64_t g = granule_of(deadline(pool_[idx])); g > current) {
                 refile(idx);
             }
+            return false;
         });
     }
 
@@ -424,6 +427,28 @@ class FlowShard {
         const std::uint64_t bit = std::uint64_t{1} << (b % 64);
         occupied_[b / 64] = occupied ? occupied_[b / 64] | bit : occupied_[b / 64] & ~bit;
     }
+    // A cursor a turn or more behind the clock (a gap in the traffic, a sweep that fell behind):
+    // every flow onto pending and the cursor to the clock, so that each flow is examined once,
+    // not once per turn of the lag. Flows not due are then refiled within a turn of the clock.
+    void catch_up(Timestamp now) {
+        if (granule_of(now) - 1 - cursor_ >= std::int64_t{kWheelBuckets}) rebase(granule_of(now) - 1);
+    }
+    void rebase(std::int64_t limit) {
+        const std::uint32_t waiting = pending();
+        for (std::uint32_t b = 0; b < kWheelBuckets; ++b) {
+            const std::uint32_t s = config_.max_flows + b;
+            const Links l = wheel_[s];
+            if (l.next == s) continue;
+            const std::uint32_t tail = wheel_[waiting].prev;
+            wheel_[tail].next = l.next;
+            wheel_[l.next].prev = tail;
+            wheel_[l.prev].next = waiting;
+            wheel_[waiting].prev = l.prev;
+            wheel_[s] = Links{s, s};
+        }
+        occupied_.fill(0);
+        cursor_ = limit;
+    }
     void refile(std::uint32_t idx) {
         unlink(idx);
         file(idx);
@@ -439,15 +464,16 @@ class FlowShard {
         wheel_[l.prev].next = l.next;
         wheel_[l.next].prev = l.prev;
     }
-    // Calls f(idx) for each flow on list `list` as it stands now; f may unlink or refile the
-    // flow it is given, also to the tail of the same list (the walk stops at the old tail).
+    // Calls f(idx) for each flow on list `list` as it stands now, until f returns true; f may
+    // unlink or refile the flow it is given, also to the tail of the same list (the walk stops
+    // at the old tail).
     template <class F>
     void for_each_filed(std::uint32_t list, F&& f) {
         const std::uint32_t last = wheel_[list].prev;
         if (last == list) return;
         for (std::uint32_t idx = wheel_[list].next;;) {
             const std::uint32_t next = wheel_[idx].next;
-            f(idx);
+            if (f(idx)) return;  // the callback found what it looked for
             if (idx == last) return;
             idx = next;
         }

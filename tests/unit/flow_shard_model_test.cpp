@@ -9,8 +9,9 @@
 //   - a flow ended to make room must follow flow_shard.hpp's "Eviction" rule: one that timed out
 //     in an earlier granule than now's if there is one, else one of the earliest deadline
 //     granule; its reason its own if its deadline has passed, else 5;
-//   - a flow ended by a sweep must have timed out in a granule before the clock's, and the exact
-//     expire_due() must leave no flow that has timed out;
+//   - a flow ended by a sweep must have timed out in a granule before the clock's; a sweep with
+//     a budget it cannot spend must leave none that has, and the exact expire_due() none that
+//     has timed out at all;
 //   - the forced end must give every flow left.
 // This pins down everything the table's fast paths take shortcuts for: the staged lookup's
 // stale hints, the one-test common case, deadlines kept instead of times, and the lazy wheel.
@@ -91,20 +92,25 @@ class Model {
         flows_.emplace(m.key, start(m));
     }
 
-    // Records of a sweep (each one timed out, in a granule before now's unless `exact`) or of
-    // expire_due (`exact`: afterwards nothing that has timed out is left).
-    void timed_out(Timestamp now, const std::vector<FlowRecord>& got, bool exact) {
+    enum class Sweep {
+        budgeted,  // sweep() with a small budget: what it ends timed out in an earlier granule
+        whole,     // sweep() with a budget it cannot spend: every earlier granule is done
+        exact,     // expire_due(): nothing that has timed out is left
+    };
+    // Checks the records of a sweep or of expire_due against the rule of `kind`.
+    void timed_out(Timestamp now, const std::vector<FlowRecord>& got, Sweep kind) {
         for (const FlowRecord& r : got) {
             auto it = flows_.find(r.key);
             REQUIRE(it != flows_.end());
             const auto reason = expiry(it->second, now);
             REQUIRE(reason.has_value());
-            if (!exact) CHECK(granule_of(deadline(it->second)) < granule_of(now));
+            if (kind != Sweep::exact) CHECK(granule_of(deadline(it->second)) < granule_of(now));
             check(r, it->first, it->second, *reason);
             flows_.erase(it);
         }
-        if (exact) {
-            for (const auto& [key, f] : flows_) CHECK_FALSE(expiry(f, now).has_value());
+        for (const auto& [key, f] : flows_) {
+            if (kind == Sweep::whole) CHECK(granule_of(deadline(f)) >= granule_of(now));
+            if (kind == Sweep::exact) CHECK_FALSE(expiry(f, now).has_value());
         }
     }
 
@@ -278,13 +284,18 @@ TEST_SUITE("flow") {
                 for (const PacketMeta& m : batch) model.update(m, got, pos);
                 CHECK(pos == got.size());
                 got.clear();
-                const std::size_t budget = rng() % 4;
-                CHECK(shard.sweep(clock, budget, emit) <= budget);
-                model.timed_out(clock, got, false);
+                if (rng() % 10 == 0) {  // now and then a sweep that finishes its granules
+                    shard.sweep(clock, std::size_t{1} << 20, emit);
+                    model.timed_out(clock, got, Model::Sweep::whole);
+                } else {
+                    const std::size_t budget = rng() % 4;
+                    CHECK(shard.sweep(clock, budget, emit) <= budget);
+                    model.timed_out(clock, got, Model::Sweep::budgeted);
+                }
             }
             got.clear();
             shard.expire_due(clock, emit);
-            model.timed_out(clock, got, true);
+            model.timed_out(clock, got, Model::Sweep::exact);
             got.clear();
             shard.expire_all(FlowEndReason::forced, emit);
             model.forced(got);
