@@ -9,7 +9,7 @@ namespace {
 void BM_Decode(benchmark::State& state) {
     constexpr std::size_t kFrames = 4096;  // 256 KiB of frames: the input stays in L2
     auto frames = spanflow::bench::make_frames(1024, kFrames);
-    spanflow::Decoder decoder(spanflow::LinkType::ethernet);
+    spanflow::Decoder decoder;
     spanflow::PacketClock clock;
     spanflow::PacketBatch batch;
     spanflow::PacketMeta metas[spanflow::kBatchSize];

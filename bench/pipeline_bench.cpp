@@ -139,7 +139,7 @@ void BM_Pipeline(benchmark::State& state) {
         // Every flow live: one packet each, in flow order, spread over one active timeout so
         // that their ends are spread evenly over the run. The same calls as run_capture.
         auto warm = bench::make_sequential_frames(flows);
-        Decoder decoder(LinkType::ethernet);
+        Decoder decoder;
         PacketBatch batch;
         PacketMeta metas[kBatchSize];
         for (std::size_t base = 0; base < flows; base += kBatchSize) {

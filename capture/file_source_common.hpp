@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "capture/link_numbers.hpp"
 #include "capture/packet_filter.hpp"
 #include "capture/source.hpp"
 #include "probe/core/link_type.hpp"
@@ -18,9 +19,6 @@ namespace spanflow {
 inline constexpr std::uint32_t kMaxRecordBytes = 262144;
 // Packet times past 2^33 s (the year 2242) are damage, not time: they are counted and skipped.
 inline constexpr std::uint64_t kMaxRecordSeconds = std::uint64_t{1} << 33;
-
-// The libpcap DLT value -> LinkType, or false when decode does not read that link type.
-[[nodiscard]] bool link_type_from_dlt(int dlt, LinkType& out);
 
 class FileSourceCommon {
   public:
@@ -51,6 +49,7 @@ class FileSourceCommon {
     std::uint32_t ifindex_;
     std::uint64_t packets_read_{0};
     std::uint64_t packets_bad_time_{0};
+    std::uint64_t packets_other_link_{0};  // pcapng: on an interface decode cannot read
     std::uint64_t packets_filtered_{0};
     std::string error_;
     PacketFilter filter_;

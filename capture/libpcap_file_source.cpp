@@ -20,12 +20,7 @@ std::unique_ptr<LibpcapFileSource> LibpcapFileSource::open(const std::string& pa
     int dlt = pcap_datalink(handle);
     LinkType link{};
     if (!link_type_from_dlt(dlt, link)) {
-        const char* name = pcap_datalink_val_to_name(dlt);
-        std::string which = "DLT " + std::to_string(dlt);
-        if (name != nullptr) which = std::string(name) + " (" + which + ")";
-        error = "unsupported link type " + which +
-                "; spanflow reads EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP, "
-                "PPP, C_HDLC and NFLOG";
+        error = unsupported_link_text(dlt);
         pcap_close(handle);
         return nullptr;
     }
@@ -69,6 +64,7 @@ PollStatus LibpcapFileSource::next_batch(PacketBatch& batch) {
         // of 1e9 or more (seen in damaged captures) carries into the seconds.
         v.ts = Timestamp::from_sec_frac(hdr->ts.tv_sec, hdr->ts.tv_usec);
         v.ifindex = ifindex_;
+        v.link = link_;
         free_space += caplen;
     }
     return PollStatus::packets;

@@ -1,10 +1,6 @@
 #include "capture/mapped_pcap_source.hpp"
 
-#include <fcntl.h>
 #include <pcap/pcap.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -31,38 +27,6 @@ constexpr std::uint32_t kLinkTypeMask = 0x03FFFFFF;
 // prefetcher stops at page ends). bench/pcap_read_bench.cpp, 64-byte packets: no prefetch 9.1 ms
 // per 1M packets, 2-4 KiB ahead 6.0-6.5 ms, 8-16 KiB 7.1-7.3 ms.
 constexpr std::size_t kPrefetchBytes = 4096;
-
-// The LINKTYPE_ values of the file format -> libpcap's DLT_ values (linktype_to_dlt()), for the
-// link types decode reads (they differ for RAW, and on OpenBSD for LOOP). Any other value goes
-// to libpcap, which knows older aliases and names the link types decode does not read.
-int dlt_from_linktype(std::uint32_t linktype) {
-    switch (linktype) {
-        case 0:
-            return DLT_NULL;
-        case 1:
-            return DLT_EN10MB;
-        case 9:
-            return DLT_PPP;
-        case 101:
-            return DLT_RAW;
-        case 104:
-            return DLT_C_HDLC;
-        case 108:
-            return DLT_LOOP;
-        case 113:
-            return DLT_LINUX_SLL;
-        case 228:
-            return DLT_IPV4;
-        case 229:
-            return DLT_IPV6;
-        case 239:
-            return DLT_NFLOG;
-        case 276:
-            return DLT_LINUX_SLL2;
-        default:
-            return -1;
-    }
-}
 
 // What the mapped reader needs from a classic pcap file header.
 struct ClassicHeader {
@@ -115,34 +79,15 @@ std::string caplen_text(std::uint32_t wanted, std::size_t got) {
 
 std::unique_ptr<MappedPcapSource> MappedPcapSource::open(const std::string& path,
                                                          std::uint32_t ifindex) {
-    // "-" is standard input to libpcap. Only regular files can be mapped; a FIFO is never opened
-    // here, since closing it again could cost its writer a SIGPIPE before libpcap reopens it.
-    struct stat st {};
-    if (path == "-" || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return nullptr;
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return nullptr;
-    // Checked again on the descriptor: the path may name something else by now.
-    bool mappable = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-                    static_cast<std::uint64_t>(st.st_size) >= kFileHeaderBytes;
-    std::size_t bytes = mappable ? static_cast<std::size_t>(st.st_size) : 0;
-    void* map = mappable ? ::mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
-    ::close(fd);  // the mapping holds the file
-    if (map == MAP_FAILED) return nullptr;
-
-    const auto* base = static_cast<const std::uint8_t*>(map);
+    auto file = MappedFile::open(path, kFileHeaderBytes);
+    if (!file) return nullptr;
     ClassicHeader header;
-    if (!parse_classic_header(base, header)) {
-        ::munmap(map, bytes);
-        return nullptr;
-    }
-    // Each byte is read once, front to back: read ahead in large steps, and let the pages behind
-    // the reader go first when memory is short. Only advice; the file reads the same without it.
-    (void)::madvise(map, bytes, MADV_SEQUENTIAL);
-
+    if (!parse_classic_header(file->data(), header)) return nullptr;
     std::unique_ptr<MappedPcapSource> source(
         new MappedPcapSource(header.link, header.dlt, ifindex));
-    source->map_ = base;
-    source->map_bytes_ = bytes;
+    source->map_ = file->data();
+    source->map_bytes_ = file->size();
+    source->file_ = std::move(file);
     source->offset_ = kFileHeaderBytes;
     source->big_endian_ = header.big_endian;
     source->frac_to_ns_ = header.nanoseconds ? 1 : 1000;
@@ -151,23 +96,32 @@ std::unique_ptr<MappedPcapSource> MappedPcapSource::open(const std::string& path
     return source;
 }
 
-MappedPcapSource::~MappedPcapSource() {
-    if (map_ != nullptr) ::munmap(const_cast<std::uint8_t*>(map_), map_bytes_);
-}
-
 PollStatus MappedPcapSource::poll(PacketBatch& batch) {
-    // The previous batch's views are no longer in use: hand the pages read so far back, in
-    // 32 MiB steps, so that the mapped file does not show as resident memory of its whole size
-    // (the pages stay in the page cache; only this process's mapping of them goes).
-    constexpr std::size_t kReleaseBytes = std::size_t{32} << 20;
-    if (offset_ - released_ >= kReleaseBytes) {
-        const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-        const std::size_t upto = offset_ / page * page;
-        (void)::madvise(const_cast<std::uint8_t*>(map_) + released_, upto - released_,
-                        MADV_DONTNEED);
-        released_ = upto;
+    // The previous batch's views are no longer in use.
+    file_->release_before(offset_);
+    const std::size_t offset = offset_;
+    const std::uint64_t read = packets_read_;
+    const std::uint64_t bad_time = packets_bad_time_;
+    PollStatus status = big_endian_ ? next_batch<true>(batch) : next_batch<false>(batch);
+    if (status != PollStatus::packets) (void)file_->shrank();
+    if (file_->cut()) [[unlikely]] {
+        // A read faulted past the file's end: this batch again, within what is still there.
+        const std::size_t readable = file_->readable_bytes();
+        if (readable < map_bytes_) {
+            map_bytes_ = readable;
+            offset_ = offset;
+            packets_read_ = read;
+            packets_bad_time_ = bad_time;
+            batch.count = 0;
+            // Past the cut already when the cut lay in the page read before, whose rest read as
+            // zeros without a fault: the error then names the packet after them.
+            status = offset_ > map_bytes_ ? PollStatus::end
+                     : big_endian_        ? next_batch<true>(batch)
+                                          : next_batch<false>(batch);
+        }
+        if (status != PollStatus::packets) status = fail(cut_text(readable));
     }
-    return filtered(big_endian_ ? next_batch<true>(batch) : next_batch<false>(batch), batch);
+    return filtered(status, batch);
 }
 
 std::string MappedPcapSource::check_record(std::uint32_t caplen, std::size_t present,
@@ -198,6 +152,7 @@ PollStatus MappedPcapSource::next_batch(PacketBatch& batch) {
     const std::uint32_t fast_caplen = fast_caplen_;
     const std::int64_t frac_to_ns = frac_to_ns_;
     const std::uint32_t ifindex = ifindex_;
+    const LinkType link = link_;
     std::size_t at = offset_;
     std::uint64_t read = packets_read_;
     std::uint64_t bad_time = packets_bad_time_;
@@ -216,11 +171,21 @@ PollStatus MappedPcapSource::next_batch(PacketBatch& batch) {
         const std::uint8_t* record = map + at;
         __builtin_prefetch(map + std::min(at + kPrefetchBytes, map_bytes - 1));
         const std::uint32_t caplen = u32(record + 8);
+        // A header of zeros: maybe the rest of a page past a cut, which reads as zeros without a
+        // fault. poll() reads the batch again within what is left, if so.
+        if (caplen == 0 && u32(record) == 0 && u32(record + 4) == 0 && u32(record + 12) == 0)
+            [[unlikely]] {
+            if (file_->shrank()) break;
+        }
         std::uint32_t keep = caplen;
         if (caplen > fast_caplen || caplen > left - kRecordHeaderBytes) [[unlikely]] {
             damage = check_record(caplen, left - kRecordHeaderBytes, keep);
             if (!damage.empty()) break;
         }
+        // The record's last byte, read here so that a file cut short while mapped faults (and is
+        // found, capture/mapped_file.hpp) before the batch is handed out. It shares a line with
+        // the next record's header, which is read next anyway.
+        if (caplen != 0) touch(record + kRecordHeaderBytes + caplen - 1);
         at += kRecordHeaderBytes + caplen;
         ++read;
         // The file's fields are signed 32-bit (struct pcap_timeval), as libpcap reads them: a
@@ -239,6 +204,7 @@ PollStatus MappedPcapSource::next_batch(PacketBatch& batch) {
         // A fraction of 1e9 ns or more carries into the seconds, as in the libpcap reader.
         v.ts = Timestamp::from_sec_frac(sec, frac * frac_to_ns);
         v.ifindex = ifindex;
+        v.link = link;
     }
     offset_ = at;  // a damaged record stays next: every later call reports it again
     packets_read_ = read;

@@ -6,8 +6,8 @@
 //
 // It matches libpcap 1.10 record for record: the same packets, lengths, times and the same error
 // text at the same record (sf-pcap.c, pcap_next_packet()); the tests read every capture with both
-// readers. One limit libpcap does not have: a file truncated by another process while it is
-// mapped raises SIGBUS; a replayed capture is not expected to change underneath.
+// readers. A file cut short by another process while it is mapped ends the replay with an error at
+// the first record not wholly there (capture/mapped_file.hpp), never with SIGBUS.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +16,7 @@
 #include <string>
 
 #include "capture/file_source_common.hpp"
+#include "capture/mapped_file.hpp"
 
 namespace spanflow {
 
@@ -25,9 +26,6 @@ class MappedPcapSource : public FileSourceCommon {
     // reads it, or says why it cannot).
     [[nodiscard]] static std::unique_ptr<MappedPcapSource> open(const std::string& path,
                                                                 std::uint32_t ifindex);
-    ~MappedPcapSource();
-    MappedPcapSource(const MappedPcapSource&) = delete;
-    MappedPcapSource& operator=(const MappedPcapSource&) = delete;
 
     // The CaptureSource interface (capture/source.hpp): up to kBatchSize records that the filter
     // keeps (packets, end or error; never empty). Views stay valid until the next poll.
@@ -43,10 +41,10 @@ class MappedPcapSource : public FileSourceCommon {
     [[nodiscard]] std::string check_record(std::uint32_t caplen, std::size_t present,
                                            std::uint32_t& keep) const;
 
+    std::unique_ptr<MappedFile> file_;
     const std::uint8_t* map_{nullptr};
-    std::size_t map_bytes_{0};
-    std::size_t offset_{0};    // of the next record header; stays on a damaged one
-    std::size_t released_{0};  // the mapping before this is given back (page-aligned)
+    std::size_t map_bytes_{0};  // the file's size, or less once it was cut while read
+    std::size_t offset_{0};     // of the next record header; stays on a damaged one
     bool big_endian_{false};
     std::uint32_t frac_to_ns_{1};   // 1000 for microsecond files
     std::uint32_t snapshot_{0};     // the header's snaplen as libpcap adjusts it

@@ -1,8 +1,11 @@
 // A capture filter in tcpdump syntax (pcap-filter(7)), compiled once with libpcap. Live capture
 // hands the program to the kernel (pcap_setfilter); a file replay runs the same program on every
 // record in user space (pcap_offline_filter), so `-r` and `-i` keep exactly the same packets.
+// A pcapng file's interfaces may each have their own link type: the filter then holds one program
+// per link type, compiled from the same expression when the first interface of that type shows.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 
@@ -20,23 +23,28 @@ class PacketFilter {
     PacketFilter(PacketFilter&&) noexcept;
     PacketFilter& operator=(PacketFilter&&) noexcept;
 
-    // Compiles `expression` for link type `dlt` (a DLT_ value) and snapshot length `snaplen`.
-    // An empty expression matches everything. On failure returns false and sets `error` to
-    // libpcap's reason.
+    // Compiles `expression` for link type `dlt` (a DLT_ value decode reads) and snapshot length
+    // `snaplen`. An empty expression matches everything. On failure returns false and sets
+    // `error` to libpcap's reason.
     [[nodiscard]] bool compile(const std::string& expression, int dlt, int snaplen,
                                std::string& error);
+    // The same expression for one more link type, compiled unless it already is (or the filter
+    // is empty). On failure returns false and sets `error` to libpcap's reason.
+    [[nodiscard]] bool cover(int dlt, std::string& error);
 
-    [[nodiscard]] bool active() const { return program_ != nullptr; }
-    [[nodiscard]] const bpf_program* program() const { return program_.get(); }
+    [[nodiscard]] bool active() const { return !expression_.empty(); }
 
-    // Keeps the views the program accepts, in order; returns how many it removed.
+    // Keeps the views that their link type's program accepts, in order; returns how many it
+    // removed.
     std::size_t apply(PacketBatch& batch) const;
 
   private:
     struct Free {
         void operator()(bpf_program* p) const;
     };
-    std::unique_ptr<bpf_program, Free> program_;
+    std::string expression_;
+    int snaplen_{0};
+    std::array<std::unique_ptr<bpf_program, Free>, kLinkTypeCount> programs_;  // by LinkType
 };
 
 // A live batch of `n` packets taken off a ring whose kernel or NIC does not filter (AF_XDP,

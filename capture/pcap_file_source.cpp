@@ -7,6 +7,9 @@ std::unique_ptr<PcapFileSource> PcapFileSource::open(const std::string& path, st
     if (want == PcapReader::mapped) {
         if (auto mapped = MappedPcapSource::open(path, ifindex))
             return std::unique_ptr<PcapFileSource>(new PcapFileSource(std::move(mapped)));
+        if (auto pcapng = MappedPcapngSource::open(path, ifindex, error))
+            return std::unique_ptr<PcapFileSource>(new PcapFileSource(std::move(pcapng)));
+        if (!error.empty()) return nullptr;  // pcapng, and damaged: its own words
     }
     auto libpcap = LibpcapFileSource::open(path, ifindex, error);
     if (!libpcap) return nullptr;

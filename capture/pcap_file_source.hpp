@@ -1,9 +1,12 @@
-// Replays a capture file (pcap or pcapng, any byte order, micro- or nanosecond timestamps): picks
-// one of the two file sources once, at open, and holds it.
+// Replays a capture file (pcap or pcapng, any byte order, any timestamp resolution): picks one of
+// the three file sources once, at open, and holds it.
 //
 //   mapped   MappedPcapSource: classic pcap in a regular file, memory-mapped and read in place
 //            (capture/mapped_pcap_source.hpp);
-//   libpcap  LibpcapFileSource: everything else, through libpcap (capture/libpcap_file_source.hpp).
+//            MappedPcapngSource: pcapng in a regular file, the same way, each interface with its
+//            own link type (capture/mapped_pcapng_source.hpp);
+//   libpcap  LibpcapFileSource: what neither takes (a pipe, standard input, old classic versions),
+//            through libpcap (capture/libpcap_file_source.hpp).
 //
 // The runtime runs its capture loop on the source itself (visit()), so the choice costs nothing
 // per packet; poll() and the rest forward to it, one branch per batch, for tests and tools.
@@ -16,6 +19,7 @@
 
 #include "capture/libpcap_file_source.hpp"
 #include "capture/mapped_pcap_source.hpp"
+#include "capture/mapped_pcapng_source.hpp"
 
 namespace spanflow {
 
@@ -61,12 +65,13 @@ class PcapFileSource {
         visit([&](auto& s) { s.set_filter(std::move(filter)); });
     }
     [[nodiscard]] PcapReader reader() const {
-        return reader_.index() == 0 ? PcapReader::mapped : PcapReader::libpcap;
+        return reader_.index() < 2 ? PcapReader::mapped : PcapReader::libpcap;
     }
 
   private:
     using Reader =
-        std::variant<std::unique_ptr<MappedPcapSource>, std::unique_ptr<LibpcapFileSource>>;
+        std::variant<std::unique_ptr<MappedPcapSource>, std::unique_ptr<MappedPcapngSource>,
+                     std::unique_ptr<LibpcapFileSource>>;
     explicit PcapFileSource(Reader reader) : reader_(std::move(reader)) {}
     [[nodiscard]] const FileSourceCommon& common() const {
         return visit([](const auto& s) -> const FileSourceCommon& { return s; });

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "capture/file_source_common.hpp"
+#include "capture/link_numbers.hpp"
 #include "capture/packet_filter.hpp"
 
 namespace spanflow {
@@ -236,6 +237,7 @@ void PcapLiveSource::on_packet(unsigned char* user, const pcap_pkthdr* header,
         header->ts.tv_sec,
         self->nanoseconds_ ? header->ts.tv_usec : std::int64_t{header->ts.tv_usec} * 1000);
     v.ifindex = self->ifindex_;
+    v.link = self->link_;
 }
 
 PollStatus PcapLiveSource::poll(PacketBatch& batch) {

@@ -37,6 +37,8 @@ struct CaptureStats {
     std::uint64_t received{0};           // live: packets the kernel handed over (after its
                                          // filter); file: every record read
     std::uint64_t skipped_bad_time{0};   // file: records whose time is before 1970 or after 2242
+    std::uint64_t skipped_link_type{0};  // file: pcapng packets on an interface whose link type
+                                         // decode does not read
     std::uint64_t filtered_out{0};       // file: packets the capture filter did not keep
     std::uint64_t dropped_kernel{0};     // live: the kernel's buffer was full (pcap ps_drop)
     std::uint64_t dropped_interface{0};  // live: the interface or driver dropped (ps_ifdrop;

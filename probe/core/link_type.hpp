@@ -2,6 +2,7 @@
 // map their own numbering (libpcap DLT values) onto this enum once, at open.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -20,6 +21,7 @@ enum class LinkType : std::uint8_t {
     cisco_hdlc,  // DLT_C_HDLC
     nflog,       // DLT_NFLOG
 };
+inline constexpr std::size_t kLinkTypeCount = 11;
 
 constexpr std::string_view link_type_name(LinkType t) {
     switch (t) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "probe/core/link_type.hpp"
 #include "probe/core/timestamp.hpp"
 
 namespace spanflow {
@@ -19,6 +20,9 @@ struct PacketView {
     // newest packet time so far, PacketClock::stamp; live: the wall clock). Decode copies it.
     Timestamp clock{};
     std::uint32_t ifindex{0};
+    // The framing of this packet, for decode: a pcapng file's interfaces each have their own.
+    // Sources whose packets are all Ethernet (AF_XDP, DPDK) leave the default.
+    LinkType link{LinkType::ethernet};
 };
 
 // 32 packets per batch: large enough to amortize per-batch work and let prefetches overlap,

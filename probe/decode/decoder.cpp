@@ -434,7 +434,8 @@ DecodeReason decode_packet_walk(LinkType link, const PacketView& pkt, PacketMeta
 std::size_t Decoder::decode_batch(const PacketBatch& batch, PacketMeta* out) {
     std::size_t n = 0;
     for (std::size_t i = 0; i < batch.count; ++i) {
-        DecodeReason r = decode_packet(link_, batch.packets[i], out[n]);
+        const PacketView& pkt = batch.packets[i];
+        DecodeReason r = decode_packet(pkt.link, pkt, out[n]);
         if (r == DecodeReason::ok) {
             ++n;
         } else {

@@ -23,18 +23,15 @@ namespace spanflow {
 
 class Decoder {
   public:
-    explicit Decoder(LinkType link) : link_(link) {}
-
-    // Decodes a batch into `out` (room for kBatchSize). Each PacketMeta takes its view's time
-    // and arrival clock as they are: decode reads no clock and knows no time policy.
+    // Decodes a batch into `out` (room for kBatchSize), each packet with its view's link type.
+    // Each PacketMeta takes its view's time and arrival clock as they are: decode reads no clock
+    // and knows no time policy.
     // Returns how many PacketMetas were written.
     std::size_t decode_batch(const PacketBatch& batch, PacketMeta* out);
 
     [[nodiscard]] const DecodeStats& stats() const { return stats_; }
-    [[nodiscard]] LinkType link_type() const { return link_; }
 
   private:
-    LinkType link_;
     DecodeStats stats_{};
 };
 

@@ -28,7 +28,7 @@ template <CaptureSource Source, class Clock>
 [[gnu::noinline]] PollStatus run_capture(Source& source, Clock& clock, Pipeline::Producer& producer,
                                          OwnExports& own_exports, CaptureCell& cell,
                                          const std::atomic<bool>& stop) {
-    Decoder decoder(source.link_type());
+    Decoder decoder;
     PacketBatch batch;
     PacketMeta metas[kBatchSize];
     PollStatus status = PollStatus::packets;

@@ -105,7 +105,7 @@ TEST_CASE("the steady-state packet path allocates nothing") {
     pipeline.start();
 
     auto frames = bench::make_frames(kFlows * 2, kFrames);
-    Decoder decoder(LinkType::ethernet);
+    Decoder decoder;
     PacketClock clock;
     PacketBatch batch;
     PacketMeta metas[kBatchSize];

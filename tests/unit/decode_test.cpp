@@ -312,7 +312,7 @@ TEST_SUITE("decode") {
     TEST_CASE(
         "the packet clock stamps every view and the decoder copies it, counting every packet "
         "once") {
-        spanflow::Decoder decoder(LinkType::ethernet);
+        spanflow::Decoder decoder;
         spanflow::PacketClock clock;
         Packet good = ipv4_tcp_syn();
         Packet arp = Packet{}.ethernet(0x0806).zeros(28);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "capture/pcap_file_source.hpp"
+#include "temp_file.hpp"
 
 using spanflow::PcapFileSource;
 using spanflow::PcapReader;
@@ -27,23 +28,6 @@ std::string capture(const char* name) {
     return std::string(SPANFLOW_SOURCE_DIR) + "/pcaps/" + name;
 }
 
-// A file under /tmp for one test, removed when it goes out of scope.
-class TempFile {
-  public:
-    explicit TempFile(const std::string& bytes) {
-        static int serial = 0;
-        path_ = "/tmp/spanflow-test-" + std::to_string(getpid()) + "-" + std::to_string(serial++) +
-                ".pcap";
-        std::ofstream(path_, std::ios::binary).write(bytes.data(), std::ssize(bytes));
-    }
-    ~TempFile() { std::remove(path_.c_str()); }
-    TempFile(const TempFile&) = delete;
-    TempFile& operator=(const TempFile&) = delete;
-    [[nodiscard]] const std::string& path() const { return path_; }
-
-  private:
-    std::string path_;
-};
 
 constexpr std::uint32_t kMagicMicro = 0xA1B2C3D4;
 constexpr std::uint32_t kMagicNano = 0xA1B23C4D;
@@ -144,11 +128,21 @@ Replay same_from_both(const std::string& path) {
     if (libpcap.opened) CHECK(libpcap.reader == PcapReader::libpcap);
     CHECK(mapped.dlt == libpcap.dlt);
     CHECK(mapped.link == libpcap.link);
-    CHECK(mapped.batch_sizes == libpcap.batch_sizes);
-    CHECK(mapped.status == libpcap.status);
-    CHECK(mapped.error == libpcap.error);
-    CHECK(mapped.read == libpcap.read);
-    CHECK(mapped.bad_time == libpcap.bad_time);
+    // A pcapng file whose interfaces differ in link type or snaplen: libpcap stops at the first
+    // such interface, the pcapng reader reads on. The packets before agree.
+    const bool libpcap_gives_up = libpcap.error.find("different from the") != std::string::npos &&
+                                  mapped.reader == PcapReader::mapped;
+    if (libpcap_gives_up) {
+        CHECK(mapped.status == PollStatus::end);
+        CHECK(mapped.read > libpcap.read);
+        mapped.packets.resize(libpcap.packets.size());
+    } else {
+        CHECK(mapped.batch_sizes == libpcap.batch_sizes);
+        CHECK(mapped.status == libpcap.status);
+        CHECK(mapped.error == libpcap.error);
+        CHECK(mapped.read == libpcap.read);
+        CHECK(mapped.bad_time == libpcap.bad_time);
+    }
     REQUIRE(mapped.packets.size() == libpcap.packets.size());
     for (std::size_t i = 0; i < mapped.packets.size(); ++i) {
         CAPTURE(i);
@@ -240,8 +234,7 @@ TEST_SUITE("capture") {
                 std::string error;
                 auto src = PcapFileSource::open(capture(name), 0, error, want);
                 REQUIRE_MESSAGE(src != nullptr, error);
-                bool pcapng = std::string_view(name).ends_with(".pcapng");
-                CHECK(src->reader() == (pcapng ? PcapReader::libpcap : want));
+                CHECK(src->reader() == want);
                 auto [n, st] = read_all(*src);
                 CHECK(st == PollStatus::end);
                 CHECK(n == src->packets_read());
@@ -263,11 +256,12 @@ TEST_SUITE("capture") {
         }
     }
 
-    TEST_CASE("every classic pcap in pcaps/ reads the same mapped and through libpcap") {
+    TEST_CASE("every capture in pcaps/ reads the same mapped and through libpcap") {
         std::size_t files = 0;
         for (const auto& entry :
              std::filesystem::directory_iterator(std::string(SPANFLOW_SOURCE_DIR) + "/pcaps")) {
-            if (entry.path().extension() != ".pcap") continue;
+            if (entry.path().extension() != ".pcap" && entry.path().extension() != ".pcapng")
+                continue;
             ++files;
             Replay r = same_from_both(entry.path());
             // Only the link type decode does not read leaves a classic pcap to libpcap here.
