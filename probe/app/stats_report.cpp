@@ -72,7 +72,7 @@ void print_report(std::FILE* out, const ReportInputs& in) {
             if (c.skipped_bad_time != 0)
                 line(4, "skipped, timestamp out of range", c.skipped_bad_time);
             if (c.skipped_link_type != 0)
-                line(4, "skipped, interface of a link type not read", c.skipped_link_type);
+                line(4, "skipped, link type not read", c.skipped_link_type);
             if (!in.config.filter.empty())
                 line(4, "left out by the capture filter", c.filtered_out);
         }

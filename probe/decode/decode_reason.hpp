@@ -10,7 +10,7 @@ namespace spanflow {
 
 enum class DecodeReason : std::uint8_t {
     ok = 0,
-    link_header_truncated,   // frame ends inside its link, VLAN, MPLS or PPPoE header
+    link_header_truncated,   // frame ends inside its link, VLAN, MPLS, PPPoE or shim header
     not_ip,                  // ARP, LLDP, PPP control, ...: no IP packet inside
     mpls_payload_unknown,    // label stack ends on neither IP nor a pseudowire Ethernet frame
     ip_version_unknown,      // the IP version nibble is neither 4 nor 6
@@ -20,8 +20,10 @@ enum class DecodeReason : std::uint8_t {
     ipv4_total_length_bad,   // total length shorter than the header
     ipv6_header_truncated,   // fewer than 40 bytes of IPv6 header captured
     nflog_no_payload,        // NFLOG record without a payload TLV, or with a broken TLV
+    encrypted,               // MACsec (802.1AE): the payload cannot be read
+    shim_header_bad,         // an L2 shim whose own header is invalid (NSH length below 2 words)
 };
-inline constexpr std::size_t kDecodeReasonCount = 11;
+inline constexpr std::size_t kDecodeReasonCount = 13;
 
 constexpr std::string_view decode_reason_name(DecodeReason r) {
     switch (r) {
@@ -47,6 +49,10 @@ constexpr std::string_view decode_reason_name(DecodeReason r) {
             return "IPv6 header truncated";
         case DecodeReason::nflog_no_payload:
             return "NFLOG without payload";
+        case DecodeReason::encrypted:
+            return "encrypted (MACsec)";
+        case DecodeReason::shim_header_bad:
+            return "L2 shim header invalid";
     }
     return "?";
 }

@@ -30,6 +30,24 @@ constexpr std::uint16_t kEtherVlanOld2 = 0x9200;
 constexpr std::uint16_t kEtherMplsUc = 0x8847;
 constexpr std::uint16_t kEtherMplsMc = 0x8848;
 constexpr std::uint16_t kEtherPppoeSession = 0x8864;
+// The shims of data-centre mirror ports, and MACsec.
+constexpr std::uint16_t kEtherVnTag = 0x8926;          // Cisco VN-Tag: 4 bytes, then an EtherType
+constexpr std::uint16_t kEtherETag = 0x893F;           // IEEE 802.1BR E-Tag: 6 bytes, EtherType
+constexpr std::uint16_t kEtherCiscoMetadata = 0x8909;  // Cisco MetaData (TrustSec SGT): 6 bytes
+constexpr std::uint16_t kEtherNsh = 0x894F;            // NSH (RFC 8300): its length, then next
+constexpr std::uint16_t kEtherPbb = 0x88E7;            // 802.1ah I-Tag: 4 bytes, customer MACs
+constexpr std::uint16_t kEtherMacsec = 0x88E5;         // 802.1AE: encrypted
+constexpr std::size_t kVnTag = 4;
+constexpr std::size_t kETag = 6;
+constexpr std::size_t kCiscoMetadata = 6;
+constexpr std::size_t kPbbITag = 4 + 12;  // I-Tag TCI and I-SID, then C-DA and C-SA
+constexpr std::size_t kNshBase = 8;       // base header and service path header
+// NSH's Next Protocol values (RFC 8300, section 11.2.5).
+constexpr std::uint8_t kNshIpv4 = 1;
+constexpr std::uint8_t kNshIpv6 = 2;
+constexpr std::uint8_t kNshEthernet = 3;
+constexpr std::uint8_t kNshNsh = 4;
+constexpr std::uint8_t kNshMpls = 5;
 constexpr std::uint16_t kEtherMaxLength = 1500;  // at or below: an 802.3 length, not a type
 
 constexpr std::uint16_t kPppIpv4 = 0x0021;
@@ -75,10 +93,11 @@ enum class Next : std::uint8_t {
 };
 
 // Follows the headers between the link layer and the IP header, from `pos`, where a header named
-// `value` of kind `kind` starts: VLAN tags of any depth, LLC/SNAP, MPLS label stacks, PPPoE, and
-// pseudowire Ethernet frames under MPLS (RFC 4448), in any nesting. It is a loop, not recursion:
-// every step consumes at least 4 bytes, so the captured length bounds the work, and a packet of
-// nested tunnels cannot exhaust the stack.
+// `value` of kind `kind` starts: VLAN tags of any depth, LLC/SNAP, MPLS label stacks, PPPoE,
+// pseudowire Ethernet frames under MPLS (RFC 4448), and the shims of data-centre mirror ports
+// (VN-Tag, E-Tag, Cisco MetaData, NSH with an IP, Ethernet, NSH or MPLS payload, PBB), in any
+// nesting. It is a loop, not recursion: every step consumes at least 4 bytes, so the captured
+// length bounds the work, and a packet of nested tunnels cannot exhaust the stack.
 L3Start walk_to_ip(const Bytes& b, std::size_t pos, Next kind, std::uint16_t value, PacketMeta& m) {
     for (;;) {
         switch (kind) {
@@ -152,6 +171,57 @@ L3Start walk_to_ip(const Bytes& b, std::size_t pos, Next kind, std::uint16_t val
                         pos += kPppoeHeader;
                         kind = Next::ppp_protocol;
                         continue;
+                    // Shims of a fixed size that end in an EtherType, as VLAN tags do. PBB's
+                    // I-Tag is followed by the customer frame's MACs; the flow keeps the outer
+                    // ones, as it does under an MPLS pseudowire.
+                    case kEtherVnTag:
+                    case kEtherETag:
+                    case kEtherCiscoMetadata:
+                    case kEtherPbb: {
+                        const std::size_t size = value == kEtherVnTag  ? kVnTag
+                                                 : value == kEtherPbb  ? kPbbITag
+                                                 : value == kEtherETag ? kETag
+                                                                       : kCiscoMetadata;
+                        if (!b.has(pos, size + 2))
+                            return {DecodeReason::link_header_truncated, pos};
+                        value = b.be16(pos + size);
+                        pos += size + 2;
+                        continue;
+                    }
+                    case kEtherNsh: {
+                        // Base header: version, flags, TTL, length (6 bits, in 4-byte words, the
+                        // whole NSH header), MD type, next protocol; then the service path header
+                        // and the context headers the length covers.
+                        if (!b.has(pos, kNshBase))
+                            return {DecodeReason::link_header_truncated, pos};
+                        const std::size_t words = b.u8(pos + 1) & 0x3Fu;
+                        const std::uint8_t next = b.u8(pos + 3);
+                        if (words * 4 < kNshBase) return {DecodeReason::shim_header_bad, pos};
+                        if (!b.has(pos, words * 4))
+                            return {DecodeReason::link_header_truncated, pos};
+                        pos += words * 4;
+                        switch (next) {
+                            case kNshIpv4:
+                                return {DecodeReason::ok, pos, 4};
+                            case kNshIpv6:
+                                return {DecodeReason::ok, pos, 6};
+                            case kNshEthernet:
+                                if (!b.has(pos, kEthernetHeader))
+                                    return {DecodeReason::link_header_truncated, pos};
+                                value = b.be16(pos + 12);
+                                pos += kEthernetHeader;
+                                continue;
+                            case kNshNsh:
+                                continue;  // value is still kEtherNsh
+                            case kNshMpls:
+                                kind = Next::mpls;
+                                continue;
+                            default:
+                                return {DecodeReason::not_ip, pos};
+                        }
+                    }
+                    case kEtherMacsec:
+                        return {DecodeReason::encrypted, pos};
                     default:
                         break;
                 }

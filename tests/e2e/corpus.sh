@@ -7,14 +7,22 @@
 #   - a capture spanflow refuses (exit 2): the one-line error must say why, and an independent
 #     tool must agree: tshark finds the file damaged, or capinfos names a link type that
 #     SEMANTICS.md does not list.
-# Usage: corpus.sh SPANFLOW SHARED_DIR
+# The project's own captures of encapsulations and shims (pcaps/encap-*) and of pcapng layouts
+# (pcaps/format-pcapng*) go through the same comparison: tshark, not the generator's model, judges
+# that each header is walked as Wireshark walks it.
+# Usage: corpus.sh SPANFLOW SHARED_DIR [SOURCE_DIR]
 set -uo pipefail
 spanflow=$1
 shared=$2
+source_dir=${3:-}
 oracle=$shared/tools/flow-oracle
 if [ ! -d "$shared/pcaps" ] || [ ! -x "$oracle" ]; then
     echo "SKIP: $shared/pcaps or flow-oracle is absent (they exist only in the project's workspace)"
     exit 0
+fi
+own=()
+if [ -n "$source_dir" ]; then
+    own=("$source_dir"/pcaps/encap-*.pcap "$source_dir"/pcaps/format-pcapng*.pcapng)
 fi
 command -v tshark >/dev/null || { echo "FAIL: tshark is not installed (scripts/install-deps)"; exit 1; }
 
@@ -28,7 +36,7 @@ bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
 # SEMANTICS.md, "Link types read", in capinfos' words.
 listed_encap='^(Ethernet|Linux cooked-mode capture v1|Linux cooked-mode capture v2|Raw IP|Raw IPv4|Raw IPv6|NULL/Loopback|OpenBSD loopback|PPP|Cisco HDLC|NFLOG)$'
 
-for capture in "$shared"/pcaps/*; do
+for capture in "$shared"/pcaps/* "${own[@]}"; do
     case "$capture" in *.pcap | *.pcapng | *.cap) ;; *) continue ;; esac
     name=$(basename "$capture")
     out=$work/$name.jsonl

@@ -119,6 +119,67 @@ TEST_SUITE("decode") {
         CHECK(decode(LinkType::ethernet, stp, m) == DecodeReason::not_ip);
     }
 
+    TEST_CASE("the shims of data-centre mirror ports are walked to the IP header") {
+        PacketMeta m;
+        // Each shim, its bytes after its EtherType, then an IPv4/UDP packet to port 53.
+        auto through = [&](Packet p) {
+            p.ipv4(17, 28).udp(4000, 53);
+            const DecodeReason r = decode(LinkType::ethernet, p, m);
+            return r == DecodeReason::ok && m.key.dst_port == 53 && m.l3_bytes == 28;
+        };
+        SUBCASE("VN-Tag, E-Tag, Cisco MetaData (SGT) and PBB") {
+            CHECK(through(Packet{}.ethernet(0x8926).u32(0x80010002).u16(0x0800)));
+            CHECK(through(Packet{}.ethernet(0x893F).u16(0x2001).u16(0x0123).u16(0).u16(0x0800)));
+            CHECK(through(Packet{}.ethernet(0x8909).raw({1, 1}).u16(1).u16(0x1234).u16(0x0800)));
+            Packet pbb = Packet{}.ethernet(0x88E7).u32(0x00ABCDEF);  // I-Tag: I-SID 0xABCDEF
+            pbb.raw({0x02, 0, 0, 0, 0, 0x22, 0x02, 0, 0, 0, 0, 0x11}).u16(0x0800);
+            CHECK(through(pbb));
+            CHECK(m.src_mac[5] == 0x01);  // the outer frame's MACs, not the customer's
+        }
+        SUBCASE("in any order and depth with VLAN, QinQ and MPLS") {
+            Packet p = Packet{}.ethernet(0x88A8).vlan(10, 0x8926).u32(0).u16(0x893F).zeros(6);
+            p.u16(0x8100).vlan(20, 0x8909).raw({1, 1}).u16(1).u16(7).u16(0x8847).mpls(16, true);
+            CHECK(through(p));
+            CHECK(m.vlan_id == 10);  // the outermost tag
+            Packet inner = Packet{}.ethernet(0x8926).u32(0).u16(0x8100).vlan(30, 0x0800);
+            CHECK(through(inner));
+            CHECK(m.vlan_id == 30);  // the first tag, under the shim
+        }
+        SUBCASE("NSH with an IPv4, IPv6, Ethernet, NSH or MPLS payload") {
+            // Base header: version 0, TTL 63, length in words, MD type, next protocol.
+            auto nsh = [](Packet p, unsigned words, unsigned md_type, unsigned next) {
+                p.u8(0x0F).u8(0xC0 | words).u8(md_type).u8(next).u32(0x00000AFF);  // SPI 10, SI
+                return p.zeros((words - 2) * 4);
+            };
+            CHECK(through(nsh(Packet{}.ethernet(0x894F), 6, 1, 1)));  // MD type 1: 16 bytes
+            CHECK(through(nsh(Packet{}.ethernet(0x894F), 2, 2, 1)));  // MD type 2, no context
+            CHECK(through(nsh(Packet{}.ethernet(0x894F), 5, 2, 1)));  // MD type 2, 12 bytes
+            CHECK(through(nsh(Packet{}.ethernet(0x894F), 2, 2, 3).ethernet(0x0800)));
+            CHECK(through(nsh(nsh(Packet{}.ethernet(0x894F), 2, 2, 4), 6, 1, 1)));
+            CHECK(through(nsh(Packet{}.ethernet(0x894F), 2, 2, 5).mpls(99, true)));
+            Packet v6 = nsh(Packet{}.ethernet(0x894F), 2, 2, 2).ipv6(17, 8).udp(1, 53);
+            REQUIRE(decode(LinkType::ethernet, v6, m) == DecodeReason::ok);
+            CHECK(m.key.dst_port == 53);
+            Packet other = nsh(Packet{}.ethernet(0x894F), 2, 2, 0x41).ipv4(17, 28).udp(1, 53);
+            CHECK(decode(LinkType::ethernet, other, m) == DecodeReason::not_ip);
+            Packet bad = nsh(Packet{}.ethernet(0x894F), 2, 2, 1).ipv4(17, 28).udp(1, 53);
+            bad.bytes[15] = 0xC1;  // a length of one word: less than the base header
+            CHECK(decode(LinkType::ethernet, bad, m) == DecodeReason::shim_header_bad);
+            Packet cut = nsh(Packet{}.ethernet(0x894F), 6, 1, 1);
+            cut.bytes.resize(cut.bytes.size() - 1);
+            CHECK(decode(LinkType::ethernet, cut, m) == DecodeReason::link_header_truncated);
+        }
+        SUBCASE("MACsec is encrypted; a shim cut short is a truncated link header") {
+            Packet macsec = Packet{}.ethernet(0x88E5).raw({0x2C, 0}).u32(1).zeros(40);
+            CHECK(decode(LinkType::ethernet, macsec, m) == DecodeReason::encrypted);
+            for (unsigned type : {0x8926u, 0x893Fu, 0x8909u, 0x88E7u, 0x894Fu}) {
+                CAPTURE(type);
+                CHECK(decode(LinkType::ethernet, Packet{}.ethernet(type).zeros(3), m) ==
+                      DecodeReason::link_header_truncated);
+            }
+        }
+    }
+
     TEST_CASE("every link type SEMANTICS.md lists is read") {
         PacketMeta m;
         Packet ip = Packet{}.ipv4(17, 28).udp(1000, 2000);
