@@ -26,7 +26,7 @@ std::unique_ptr<LibpcapFileSource> LibpcapFileSource::open(const std::string& pa
     }
     std::unique_ptr<LibpcapFileSource> source(new LibpcapFileSource(link, dlt, ifindex));
     source->handle_ = handle;
-    source->arena_ = std::make_unique<std::uint8_t[]>(kBatchSize * kMaxRecordBytes);
+    source->arena_ = std::make_unique_for_overwrite<std::uint8_t[]>(kBatchSize * kMaxRecordBytes);
     return source;
 }
 

@@ -145,6 +145,7 @@ std::string MappedPcapSource::check_record(std::uint32_t caplen, std::size_t pre
 template <bool kBigEndian>
 PollStatus MappedPcapSource::next_batch(PacketBatch& batch) {
     auto u32 = [](const std::uint8_t* p) { return kBigEndian ? load_be32(p) : load_le32(p); };
+    constexpr bool kSwapped = kBigEndian != (std::endian::native == std::endian::big);
     // Members copied to locals and written back at the end: each store into the batch might alias
     // them as far as the compiler knows, so it would reload and store them for every record.
     const std::uint8_t* const map = map_;
@@ -188,14 +189,19 @@ PollStatus MappedPcapSource::next_batch(PacketBatch& batch) {
         if (caplen != 0) touch(record + kRecordHeaderBytes + caplen - 1);
         at += kRecordHeaderBytes + caplen;
         ++read;
-        // The file's fields are signed 32-bit (struct pcap_timeval), as libpcap reads them: a
-        // time from 2038 on is before 1970 and skipped, like libpcap's negative tv_sec.
-        const auto sec = static_cast<std::int32_t>(u32(record));
-        if (static_cast<std::uint64_t>(std::int64_t{sec}) > kMaxRecordSeconds) [[unlikely]] {
+        // The file's fields are signed 32-bit (struct pcap_timeval), as libpcap reads them in a
+        // file of this host's byte order: a time from 2038 on is before 1970 and skipped, like
+        // libpcap's negative tv_sec. Byte-swapped, libpcap's SWAPLONG() makes them unsigned: 2038
+        // to 2106, and a fraction from 2^31 on a large positive one.
+        const std::int64_t sec = kSwapped ? std::int64_t{u32(record)}
+                                          : std::int64_t{static_cast<std::int32_t>(u32(record))};
+        if (static_cast<std::uint64_t>(sec) > kMaxRecordSeconds) [[unlikely]] {
             ++bad_time;
             continue;
         }
-        const auto frac = static_cast<std::int32_t>(u32(record + 4));
+        const std::int64_t frac = kSwapped
+                                      ? std::int64_t{u32(record + 4)}
+                                      : std::int64_t{static_cast<std::int32_t>(u32(record + 4))};
         PacketView& v = batch.packets[count++];
         v.data = record + kRecordHeaderBytes;
         v.captured_bytes = keep;

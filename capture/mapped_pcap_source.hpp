@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "capture/file_source_common.hpp"
@@ -30,6 +31,10 @@ class MappedPcapSource : public FileSourceCommon {
     // The CaptureSource interface (capture/source.hpp): up to kBatchSize records that the filter
     // keeps (packets, end or error; never empty). Views stay valid until the next poll.
     [[nodiscard]] PollStatus poll(PacketBatch& batch);
+    // The file as it is mapped: every view lies inside it (the fuzz targets check that).
+    [[nodiscard]] std::span<const std::uint8_t> mapping() const {
+        return {file_->data(), file_->size()};
+    }
 
   private:
     MappedPcapSource(LinkType link, int dlt, std::uint32_t ifindex)

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,10 @@ class MappedPcapngSource : public FileSourceCommon {
     // The CaptureSource interface (capture/source.hpp): up to kBatchSize packets that the filter
     // keeps (packets, end or error; never empty). Views stay valid until the next poll.
     [[nodiscard]] PollStatus poll(PacketBatch& batch);
+    // The file as it is mapped: every view lies inside it (the fuzz targets check that).
+    [[nodiscard]] std::span<const std::uint8_t> mapping() const {
+        return {file_->data(), file_->size()};
+    }
 
   private:
     // How an interface's timestamps become nanoseconds since 1970.

@@ -101,9 +101,39 @@ Checked byte_size(const std::string& option, const std::string& text, std::uint6
     return {};
 }
 
+CliOutcome parse_arguments(int argc, char** argv, ProbeConfig& config, std::string& message);
+
+// A refusal quotes what was given; control characters in it (a newline inside an argument)
+// would break the one line it must be, so they are shown escaped.
+std::string one_line(const std::string& text) {
+    std::string out;
+    const std::size_t end = text.find_last_not_of('\n') + 1;  // a last newline stays one
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (i >= end || (c >= 0x20 && c != 0x7F)) {
+            out.push_back(text[i]);
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else {
+            out += fmt::format("\\x{:02x}", c);
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::string& message) {
+    const CliOutcome outcome = parse_arguments(argc, argv, config, message);
+    if (outcome == CliOutcome::exit_usage) message = one_line(message);
+    return outcome;
+}
+
+namespace {
+
+CliOutcome parse_arguments(int argc, char** argv, ProbeConfig& config, std::string& message) {
     CLI::App app{
         "spanflow: a passive flow probe. Reads packets, builds flows (IOS seven-tuple), "
         "exports IPFIX, NetFlow v9 or v5 to collectors and/or JSON lines.",
@@ -520,5 +550,7 @@ CliOutcome parse_command_line(int argc, char** argv, ProbeConfig& config, std::s
     }
     return CliOutcome::run;
 }
+
+}  // namespace
 
 }  // namespace spanflow

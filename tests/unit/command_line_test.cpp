@@ -97,6 +97,14 @@ TEST_SUITE("command line") {
         CHECK(p.config.exporting.refresh_interval == std::chrono::milliseconds(500));
     }
 
+    TEST_CASE("a refusal stays one line when an argument holds control characters") {
+        // Found by tests/fuzz/command_line_fuzz (corpus/command_line/regression-*).
+        auto p = parse({"-r", "x.pcap", "-m", "12\nspanflow: forged\tline\x01"});
+        REQUIRE(p.outcome == CliOutcome::exit_usage);
+        CHECK(p.message.find('\n') == std::string::npos);
+        CHECK(p.message.find("12\\nspanflow: forged\\tline\\x01") != std::string::npos);
+    }
+
     TEST_CASE("a bad value names the option, the value and what is allowed") {
         struct Case {
             std::vector<std::string> args;

@@ -348,6 +348,19 @@ TEST_SUITE("capture") {
         Replay u = same_from_both(us_file.path());
         REQUIRE(u.packets.size() == 1);
         CHECK(u.packets[0].ts_ns == 9'000'000'000LL);
+
+        // Byte-swapped, libpcap reads both fields unsigned (found by tests/fuzz/pcap_reader_fuzz):
+        // a second from 2^31 on is 2038-2106, a fraction from 2^31 on a large positive one.
+        const bool foreign = std::endian::native != std::endian::big;
+        PcapBytes swapped(foreign, kMagicMicro);
+        swapped.record(0x8000'0000, 0, 4, 4);
+        swapped.record(10, 0xF000'0000, 4, 4);
+        TempFile swapped_file(swapped.bytes);
+        Replay w = same_from_both(swapped_file.path());
+        CHECK(w.reader == PcapReader::mapped);
+        REQUIRE(w.packets.size() == 2);
+        CHECK(w.packets[0].ts_ns == 0x8000'0000LL * 1'000'000'000);
+        CHECK(w.packets[1].ts_ns == 10'000'000'000LL + 0xF000'0000LL * 1000);
     }
 
     TEST_CASE("a record header cut short is an error after the records before it") {
