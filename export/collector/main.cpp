@@ -51,6 +51,9 @@ void install_stop_handlers() {
     sa.sa_flags = 0;
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    // A reader of `-w -` that goes away is a write error, said in one line with what was not
+    // written, not a silent death by SIGPIPE.
+    std::signal(SIGPIPE, SIG_IGN);
 }
 
 template <typename... Args>
@@ -183,7 +186,11 @@ int main(int argc, char** argv) {
     auto flush = [&] {
         if (writer.buffer().empty()) return;
         if (const auto w = writer.flush(); w.status != WriteStatus::ok) {
-            report("cannot write '{}': {}", options.write_path, std::strerror(w.error));
+            // The output is this program's purpose: it stops, saying how much it could not write.
+            const auto lines = std::count(writer.buffer().begin(), writer.buffer().end(), '\n');
+            report("cannot write '{}': {}; {} lines not written", options.write_path,
+                   std::strerror(w.error), lines);
+            writer.buffer().clear();
             status = kExitRuntime;
             g_stop = 1;
         }

@@ -32,7 +32,7 @@ class UdpListener {
   public:
     // A replay bursts thousands of datagrams faster than one thread decodes and writes JSON; the
     // default socket buffer (~200 KiB) would drop most of them.
-    static constexpr int kReceiveBufferBytes = 16 * 1024 * 1024;
+    static constexpr int kReceiveBufferBytes = 64 * 1024 * 1024;
     // Datagrams per recvmmsg call.
     static constexpr std::size_t kBatch = 32;
     // The largest UDP payload, so that no datagram is ever cut.

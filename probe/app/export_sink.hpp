@@ -19,6 +19,7 @@ namespace spanflow {
 struct ExportCounters {
     ExportStats exported{};
     std::uint64_t json_records{0};
+    std::uint64_t json_unwritten{0};
     std::uint64_t json_reopens{0};
     std::uint64_t json_lost{0};
 };
@@ -54,13 +55,15 @@ class ExportSink final : public RecordSink {
         if (exporter_ != nullptr) exporter_->poll(now);
         if (live_ && json_ != nullptr && now - last_flush_ >= kLiveHold) {
             last_flush_ = now;
-            std::string ignored;
-            (void)json_->flush(ignored);  // a failure is remembered and shows at the end
+            (void)json_->flush();
         }
+        say_json_failure();
         publish();
     }
     void finish(Timestamp now) override {
         if (exporter_ != nullptr) exporter_->finish(now);
+        if (json_ != nullptr) (void)json_->flush();  // the report counts every line's fate
+        say_json_failure();
         publish();
     }
 
@@ -72,11 +75,20 @@ class ExportSink final : public RecordSink {
     [[nodiscard]] std::size_t collector_count() const { return collectors_.size(); }
 
   private:
+    // The first failed write is said at once, in one line; the run goes on and ends with status
+    // 1, the report counting the records not written.
+    void say_json_failure() {
+        if (json_ == nullptr) return;
+        if (const std::string failure = json_->take_failure(); !failure.empty())
+            std::fprintf(stderr, "spanflow: %s (flows still go to the collectors)\n",
+                         failure.c_str());
+    }
     void publish() {
         ExportCounters c;
         if (exporter_ != nullptr) c.exported = exporter_->stats();
         if (json_ != nullptr) {
-            c.json_records = json_->records();
+            c.json_records = json_->written();
+            c.json_unwritten = json_->unwritten();
             c.json_reopens = json_->reopens();
             c.json_lost = json_->lost();
         }

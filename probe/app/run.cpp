@@ -321,9 +321,11 @@ int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, 
     pipeline->join();
 
     int exit_status = 0;
-    if (outputs.json && !outputs.json->flush(error)) {
-        error_line(error);
-        exit_status = 1;
+    if (outputs.json) {
+        (void)outputs.json->flush();
+        if (const std::string failure = outputs.json->take_failure(); !failure.empty())
+            error_line(failure);
+        if (outputs.json->failed() || outputs.json->lost() != 0) exit_status = 1;
     }
     report.running = false;
     print_report(stderr, report);

@@ -131,6 +131,7 @@ void print_report(std::FILE* out, const ReportInputs& in) {
     }
     if (!in.config.write_path.empty()) {
         line(2, "JSON records written", x.json_records);
+        if (x.json_unwritten != 0) line(4, "not written, write error", x.json_unwritten);
         if (x.json_reopens != 0) line(4, "file reopened (SIGHUP)", x.json_reopens);
         if (x.json_lost != 0) line(4, "lost, file could not be reopened", x.json_lost);
     }
