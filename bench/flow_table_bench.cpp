@@ -8,6 +8,7 @@
 
 #include <memory>
 
+#include "bench/flood_traffic.hpp"
 #include "bench/traffic.hpp"
 #include "probe/decode/decoder.hpp"
 #include "probe/flow/flow_shard.hpp"
@@ -57,5 +58,29 @@ BENCHMARK(BM_FlowTableUpdate)
     ->Args({1 << 10, 0})
     ->Args({1 << 20, 1})
     ->Args({1 << 20, 0});
+
+// A flood of one-packet flows among established long flows (bench/flood_traffic.hpp): how many
+// long flows the table splits. The figure is the split share, not the time; one run each.
+void BM_FloodAmongLongFlows(benchmark::State& state) {
+    spanflow::bench::FloodResult r;
+    for (auto _ : state) {
+        spanflow::FlowShardConfig config;
+        config.max_flows = static_cast<std::uint32_t>(state.range(0));
+        auto shard = std::make_unique<spanflow::FlowShard>(config);
+        r = spanflow::bench::run_flood(*shard, static_cast<std::uint32_t>(state.range(1)),
+                                       static_cast<std::uint64_t>(state.range(2)));
+    }
+    state.counters["long_split_pct"] =
+        100.0 * static_cast<double>(r.long_split) / static_cast<double>(r.long_flows);
+    state.counters["long_split"] = static_cast<double>(r.long_split);
+    state.counters["evicted"] = static_cast<double>(r.evicted);
+    state.counters["Mpackets"] =
+        benchmark::Counter(static_cast<double>(r.packets) / 1e6, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_FloodAmongLongFlows)
+    ->ArgNames({"table", "long", "flood"})
+    ->Args({100'000, 10'000, 10'000'000})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace

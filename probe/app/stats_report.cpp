@@ -97,6 +97,10 @@ void print_report(std::FILE* out, const ReportInputs& in) {
         std::uint64_t n = f.flows_ended[static_cast<std::size_t>(r)];
         if (reason == FlowEndReason::lack_of_resources) {
             line(4, "evicted, table full (--max-flows)", f.evicted_table_full);
+            if (f.evicted_table_full != 0) {
+                line(6, "flows of a single packet", f.evicted_probation);
+                line(6, "flows of two packets or more", f.evicted_table_full - f.evicted_probation);
+            }
             // Saturated: while the run goes on, the two counters may come from two batches.
             line(4, "split, counter would overflow", n - std::min(n, f.evicted_table_full));
         } else {

@@ -14,8 +14,8 @@ std::size_t slot_count_for(std::size_t flows) {
 std::size_t FlowShard::memory_bytes(std::uint32_t max_flows) {
     const std::size_t flows = std::max<std::uint32_t>(max_flows, 1);
     return slot_count_for(flows) * sizeof(Slot) +
-           flows * (sizeof(Entry) + sizeof(Ipv6Addresses) + sizeof(Extras) + sizeof(Links)) +
-           (kWheelBuckets + 1) * sizeof(Links);
+           flows * (sizeof(Entry) + sizeof(Ipv6Addresses) + sizeof(Extras) + 2 * sizeof(Links)) +
+           (kWheelBuckets + 2) * sizeof(Links);
 }
 
 FlowShard::FlowShard(const FlowShardConfig& config)
@@ -38,6 +38,8 @@ FlowShard::FlowShard(const FlowShardConfig& config)
     wheel_ = TableArray<Links>(flows + kWheelBuckets + 1);
     for (std::uint32_t list = config_.max_flows; list <= pending(); ++list)
         wheel_[list] = Links{list, list};  // empty
+    probation_ = TableArray<Links>(flows + 1);
+    probation_[probation_sentinel()] = Links{probation_sentinel(), probation_sentinel()};
     // Granules of at least 1 ms, so that the idle timeout spans at most half the wheel: a flow is
     // then filed at most half a turn ahead of the clock.
     const auto longest = static_cast<std::uint64_t>(
@@ -111,6 +113,7 @@ std::optional<FlowEndReason> FlowShard::expiry(const Entry& e, Timestamp now) co
 }
 
 void FlowShard::start_flow(std::uint32_t idx, const PacketMeta& m) {
+    unlist(idx);  // the flow this entry held, ended by this packet, may still be listed
     Entry& e = pool_[idx];
     std::memcpy(&e.key.src4, m.key.src_addr.data(), 4);
     std::memcpy(&e.key.dst4, m.key.dst_addr.data(), 4);
@@ -131,6 +134,7 @@ void FlowShard::start_flow(std::uint32_t idx, const PacketMeta& m) {
     e.idle_deadline = m.clock + idle_timeout_[e.key.state & kTcpEnded];
     if (m.key.is_ipv6()) v6_[idx] = Ipv6Addresses{m.key.src_addr, m.key.dst_addr};
     extras_[idx] = Extras{m.vlan_id, m.src_mac, m.dst_mac};
+    enter_probation(idx);
     ++stats_.flows_created;
 }
 
@@ -172,6 +176,7 @@ void FlowShard::end_flow(std::uint32_t idx, FlowEndReason reason, FlowRecord& en
 // Ends flow `idx` for good: off the wheel, out of the index, back on the free list.
 void FlowShard::retire(std::uint32_t idx, FlowEndReason reason, FlowRecord& ended) {
     end_flow(idx, reason, ended);
+    unlist(idx);
     pool_[idx].key.state = 0;  // dead: a stale hint to it never matches
     index_erase(idx, hash_key(ended.key));
     unlink(idx);
@@ -193,6 +198,7 @@ bool FlowShard::update_searched(const PacketMeta& m, std::uint64_t hash, FlowRec
 // its deadline may now come earlier than where the wheel has it), and a packet from before the
 // flow's first.
 void FlowShard::join(std::uint32_t idx, const PacketMeta& m) {
+    pool_[idx].key.state &= static_cast<std::uint8_t>(~kProbation);  // two packets or more
     Entry& e = pool_[idx];
     if (++e.packets_low == 0) e.counts += std::uint64_t{1} << 48;
     e.counts += m.l3_bytes;
@@ -252,8 +258,9 @@ bool FlowShard::insert(const PacketMeta& m, std::uint64_t hash, Timestamp now, F
     return any_ended;
 }
 
-// Frees one entry for a new flow: the first flow the wheel reaches from its cursor (the header's
-// "Eviction"). The flows passed on the way are refiled at their deadlines, as the sweep would.
+// Frees one entry for a new flow, in the header's order ("Eviction"): a flow timed out in an
+// earlier granule, else the oldest flow on probation, else the first flow of the earliest
+// granule. The flows passed on the way are refiled at their deadlines, as the sweep would.
 bool FlowShard::make_room(Timestamp now, FlowRecord& ended) {
     std::uint32_t victim = kNil;
     catch_up(now);
@@ -267,26 +274,45 @@ bool FlowShard::make_room(Timestamp now, FlowRecord& ended) {
         return false;
     });
     // Then the granules after it: bucket g holds flows filed at g (or whole turns later), whose
-    // deadlines are at g or later.
-    for (std::int64_t g = cursor_ + 1; victim == kNil; ++g) {
-        g += next_occupied(g);  // never -1: the table is full, and pending held no victim
-        for_each_filed(sentinel(g), [&](std::uint32_t idx) {
-            const std::int64_t due = granule_of(deadline(pool_[idx]));
-            if (due <= g) {
-                victim = idx;
-                return true;
-            }
-            if (sentinel(due) != sentinel(g)) refile(idx);
-            return false;
-        });
-        // Emptied by earlier evictions: unmarked, so that the next search skips it.
-        if (victim == kNil && wheel_[sentinel(g)].next == sentinel(g)) mark(sentinel(g), false);
+    // deadlines are at g or later. Up to now's granule they are timed out; past it (`any`), the
+    // first one found is the earliest deadline of all.
+    auto search = [&](std::int64_t until) {
+        for (std::int64_t g = cursor_ + 1; victim == kNil && g < until; ++g) {
+            const std::int64_t step = next_occupied(g);
+            if (step < 0) return;
+            g += step;
+            if (g >= until) return;
+            for_each_filed(sentinel(g), [&](std::uint32_t idx) {
+                const std::int64_t due = granule_of(deadline(pool_[idx]));
+                if (due <= g) {
+                    victim = idx;
+                    return true;
+                }
+                if (sentinel(due) != sentinel(g)) refile(idx);
+                return false;
+            });
+            // Emptied by earlier evictions: unmarked, so that the next search skips it.
+            if (victim == kNil && wheel_[sentinel(g)].next == sentinel(g)) mark(sentinel(g), false);
+        }
+    };
+    if (victim == kNil) search(granule_of(now));
+    if (victim != kNil) {
+        retire(victim, *expiry(pool_[victim], now), ended);  // it had timed out
+        return true;
+    }
+    const std::uint32_t oldest = oldest_on_probation();
+    const bool probation = oldest != kNil;
+    if (probation) {
+        victim = oldest;
+    } else {
+        search(std::numeric_limits<std::int64_t>::max());  // never empty: the table is full
     }
     if (std::optional<FlowEndReason> reason = expiry(pool_[victim], now)) {
         retire(victim, *reason, ended);
     } else {
         retire(victim, FlowEndReason::lack_of_resources, ended);
         ++stats_.evicted_table_full;
+        if (probation) ++stats_.evicted_probation;
     }
     return true;
 }
@@ -295,7 +321,8 @@ bool FlowShard::make_room(Timestamp now, FlowRecord& ended) {
 // when none is.
 std::int64_t FlowShard::next_occupied(std::int64_t granule) const {
     constexpr std::uint32_t kWords = kWheelBuckets / 64;
-    const auto first = static_cast<std::uint32_t>(static_cast<std::uint64_t>(granule) & (kWheelBuckets - 1));
+    const auto first =
+        static_cast<std::uint32_t>(static_cast<std::uint64_t>(granule) & (kWheelBuckets - 1));
     // The first word masked to the buckets at or after `first`, then whole words round the turn,
     // then the first word's buckets before `first`.
     std::uint32_t w = first / 64;

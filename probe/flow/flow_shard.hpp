@@ -14,10 +14,12 @@
 //     extras_   [ 16 bytes: VLAN, MACs ]               written at the start, read at the end
 //     wheel_    [ prev | next ]                        the timing wheel's links, 8 bytes; past
 //                                                      the entries, one sentinel per bucket
+//     probation_ [ prev | next ]                       the probation list's links (Eviction)
 //
 // A packet of a live flow touches two cache lines: its index line and its entry. Nothing else is
 // read or written on the common path; the wheel is touched when a flow starts, ends, sees its
-// first FIN or RST, or when the wheel reaches it.
+// first FIN or RST, or when the wheel reaches it, the probation list when a flow starts and at
+// its second packet.
 //
 // The index has the power of two at or above 2 x max_flows slots (at most half full). A key's home
 // slot is the top bits of its fingerprint, and collisions probe linearly. A lookup compares 32-bit
@@ -26,8 +28,8 @@
 // two flows. Deletion shifts the following run back (no tombstones), so probe lengths never grow
 // with churn; the shift reads each slot's home from its fingerprint, so it rehashes nothing.
 //
-// Memory per IPv4 flow at 10M flows: 64 (entry) + 14 (extras) + 8 (wheel) + 8 x 32M/10M (index)
-// = 111 bytes; the IPv6 array is touched only by IPv6 flows.
+// Memory per IPv4 flow at 10M flows: 64 (entry) + 14 (extras) + 8 (wheel) + 8 (probation) +
+// 8 x 32M/10M (index) = 119 bytes; the IPv6 array is touched only by IPv6 flows.
 //
 // The staged lookup (DPDK's bulk lookup, update_hashed): for a batch of 32 packets, (1) prefetch
 // every home index line, (2) probe each for a fingerprint match and prefetch the entry, (3)
@@ -67,17 +69,24 @@
 // times, and a packet that would stretch a flow to `active` or more from first to last ends it
 // with reason 2 and starts a new one.
 //
-// Eviction. A new flow in a full table ends the flow the wheel reaches first: a flow whose
-// deadline lies in a granule before now's, if there is one (it ends with its own reason: it had
-// timed out); else a flow whose deadline lies in the earliest granule of all, which ends with
-// its own reason if its deadline has passed and is evicted (reason 5) if not. Among flows of the
-// same granule, the first filed goes first. So a full table drops the flows nearest their
-// timeout (least recently updated, to the granule, unless the active timeout comes first; a
-// closing TCP flow before an open one), in
-// O(1) amortized, and never refuses a packet. The choice depends only on the packets and the
-// sweep's calls, so a replay evicts the same flows every time. Counters are 48 bits wide (2.8e14
-// packets or bytes, days of a 100 Gb/s link): a flow about to pass that, or the export format's
-// limit, ends (reason 5).
+// Eviction. A new flow in a full table makes room, in this order:
+//   1. a flow that has timed out, its deadline in a granule before now's (the first the wheel
+//      reaches), which ends with its own reason;
+//   2. else the oldest flow still on probation: one that has shown a single packet so far. A flood
+//      of one-packet flows (a SYN flood, a scan) then churns through its own kind, and a flow
+//      that has shown two packets is evicted only when every flow in the table has (segmented
+//      LRU's probation and protected segments, with promotion at the second packet);
+//   3. else a flow whose deadline lies in the earliest granule of all, the first filed there.
+// A flow evicted by 2 or 3 ends with its own reason if its deadline has passed, else with
+// reason 5, counted by segment. The probation list is a FIFO through its own links (8 bytes a
+// flow): a flow joins its tail when it starts. Its second packet only clears a bit in its entry
+// (the common path writes that line anyway: promotion costs nothing); eviction unlinks the
+// promoted flows it finds at the head on its way to the oldest flow still on probation, and a
+// flow that ends leaves the list. Each link is made and undone once, so eviction stays O(1)
+// amortized and never refuses a packet. The choice depends only on the packets and the sweep's
+// calls, so a replay evicts the same flows every time. Counters are 48 bits wide (2.8e14 packets or
+// bytes, days of a 100 Gb/s link): a flow about to pass that, or the export format's limit, ends
+// (reason 5).
 #pragma once
 
 #include <algorithm>
@@ -129,6 +138,7 @@ struct FlowShardStats {
     std::uint64_t flows_created{0};
     std::array<std::uint64_t, kFlowEndReasonCount> flows_ended{};  // indexed by FlowEndReason
     std::uint64_t evicted_table_full{0};  // of flows_ended[5]: the rest split on counter limits
+    std::uint64_t evicted_probation{0};   // of evicted_table_full: flows of a single packet
 };
 
 class FlowShard {
@@ -174,7 +184,8 @@ class FlowShard {
     // most 8 x budget), each with its own reason. Returns how many.
     template <class Emit>
     std::size_t sweep(Timestamp now, std::size_t budget, Emit&& emit) {
-        std::size_t visits = budget > kUnlimited / kVisitsPerEnd ? kUnlimited : budget * kVisitsPerEnd;
+        std::size_t visits =
+            budget > kUnlimited / kVisitsPerEnd ? kUnlimited : budget * kVisitsPerEnd;
         std::size_t done = 0;
         if (live_ == 0) {
             cursor_ = std::max(cursor_, granule_of(now) - 1);
@@ -246,6 +257,8 @@ class FlowShard {
     static constexpr std::uint8_t kHasDstMac = 0x08;
     static constexpr std::uint8_t kIpv6 = 0x10;
     static constexpr std::uint8_t kLive = 0x20;  // holds a flow: a dead entry's key never matches
+    static constexpr std::uint8_t kProbation = 0x40;  // one packet so far
+    static constexpr std::uint8_t kListed = 0x80;     // linked on the probation list
     // Packet flags that may end a flow or change its timeout: such packets take the rare path.
     static constexpr std::uint8_t kTcpSessionFlags = kTcpFin | kTcpSyn | kTcpRst;
     static constexpr std::uint64_t kCounterMax = (std::uint64_t{1} << 48) - 1;
@@ -266,7 +279,8 @@ class FlowShard {
         // Not key: the flow's state, in what would be padding. Lookups mask all of it out but
         // kLive and kIpv6 (kW2Mask).
         std::uint8_t tcp_flags;
-        std::uint8_t state;  // kLive | kIpv6 | kTcpEnded | kHasVlan | kHasSrcMac | kHasDstMac
+        std::uint8_t state;  // kLive | kIpv6 | kTcpEnded | kHasVlan | kHasSrcMac | kHasDstMac |
+                             // kProbation | kListed
     };
     static_assert(sizeof(HotKey) == 20 && offsetof(HotKey, ifindex) == 8 &&
                       offsetof(HotKey, protocol) == 16 && offsetof(HotKey, state) == 19,
@@ -343,6 +357,7 @@ class FlowShard {
         ++e.packets_low;
         e.counts += m.l3_bytes;
         e.key.tcp_flags |= m.tcp_flags;
+        e.key.state &= static_cast<std::uint8_t>(~kProbation);  // two packets: promoted
         e.last = std::max(e.last, m.ts);
         e.idle_deadline = now + idle_timeout_[e.key.state & kTcpEnded];
         return false;
@@ -369,7 +384,8 @@ class FlowShard {
         // protocol, ToS, ip_version (4 or 6: bit 1 set only for 6) and the zero byte.
         std::uint32_t rest;
         std::memcpy(&rest, &k.protocol, 4);
-        static_assert(kIpv6 == 1u << 4 && offsetof(FlowKey, tos) == offsetof(FlowKey, protocol) + 1 &&
+        static_assert(kIpv6 == 1u << 4 &&
+                      offsetof(FlowKey, tos) == offsetof(FlowKey, protocol) + 1 &&
                       offsetof(FlowKey, ip_version) == offsetof(FlowKey, protocol) + 2);
         w.w2 = (rest & 0xFFFFu) | std::uint32_t{kLive} << 24 | ((rest << 11) & (1u << 28));
         return w;
@@ -406,8 +422,8 @@ class FlowShard {
     }
     [[nodiscard]] std::int64_t granule_of(Timestamp t) const { return t.ns >> granule_shift_; }
     [[nodiscard]] std::uint32_t sentinel(std::int64_t granule) const {
-        return config_.max_flows +
-               static_cast<std::uint32_t>(static_cast<std::uint64_t>(granule) & (kWheelBuckets - 1));
+        return config_.max_flows + static_cast<std::uint32_t>(static_cast<std::uint64_t>(granule) &
+                                                              (kWheelBuckets - 1));
     }
     [[nodiscard]] std::uint32_t pending() const { return config_.max_flows + kWheelBuckets; }
     // Files entry `idx` at its deadline: in its granule's bucket, or pending if the cursor has
@@ -431,7 +447,8 @@ class FlowShard {
     // every flow onto pending and the cursor to the clock, so that each flow is examined once,
     // not once per turn of the lag. Flows not due are then refiled within a turn of the clock.
     void catch_up(Timestamp now) {
-        if (granule_of(now) - 1 - cursor_ >= std::int64_t{kWheelBuckets}) rebase(granule_of(now) - 1);
+        if (granule_of(now) - 1 - cursor_ >= std::int64_t{kWheelBuckets})
+            rebase(granule_of(now) - 1);
     }
     void rebase(std::int64_t limit) {
         const std::uint32_t waiting = pending();
@@ -453,7 +470,35 @@ class FlowShard {
         unlink(idx);
         file(idx);
     }
-    void link_before(std::uint32_t at, std::uint32_t idx) {  // at a list's tail when `at` is its sentinel
+    // The probation list: flows in the order they started, circular through its sentinel; those
+    // still of one packet carry kProbation, the promoted ones wait for eviction to unlink them.
+    [[nodiscard]] std::uint32_t probation_sentinel() const { return config_.max_flows; }
+    void enter_probation(std::uint32_t idx) {
+        const std::uint32_t at = probation_sentinel();
+        const std::uint32_t prev = probation_[at].prev;
+        probation_[idx] = Links{prev, at};
+        probation_[prev].next = idx;
+        probation_[at].prev = idx;
+        pool_[idx].key.state |= kProbation | kListed;
+    }
+    void unlist(std::uint32_t idx) {
+        if ((pool_[idx].key.state & kListed) == 0) return;
+        const Links l = probation_[idx];
+        probation_[l.prev].next = l.next;
+        probation_[l.next].prev = l.prev;
+        pool_[idx].key.state &= static_cast<std::uint8_t>(~(kProbation | kListed));
+    }
+    // The oldest flow still of one packet (unlinking the promoted ones before it), or kNil.
+    std::uint32_t oldest_on_probation() {
+        for (;;) {
+            const std::uint32_t idx = probation_[probation_sentinel()].next;
+            if (idx == probation_sentinel()) return kNil;
+            if ((pool_[idx].key.state & kProbation) != 0) return idx;
+            unlist(idx);
+        }
+    }
+    void link_before(std::uint32_t at,
+                     std::uint32_t idx) {  // at a list's tail when `at` is its sentinel
         const std::uint32_t prev = wheel_[at].prev;
         wheel_[idx] = Links{prev, at};
         wheel_[prev].next = idx;
@@ -495,6 +540,7 @@ class FlowShard {
     TableArray<Ipv6Addresses> v6_;
     TableArray<Extras> extras_;
     TableArray<Links> wheel_;
+    TableArray<Links> probation_;  // by entry, and the list's sentinel at max_flows
     std::size_t mask_{0};
     unsigned shift_{0};
     unsigned granule_shift_{20};

@@ -325,6 +325,7 @@ FlowShardStats Pipeline::flow_stats() const {
         sum.bytes += s.bytes;
         sum.flows_created += s.flows_created;
         sum.evicted_table_full += s.evicted_table_full;
+        sum.evicted_probation += s.evicted_probation;
         for (std::size_t r = 0; r < sum.flows_ended.size(); ++r)
             sum.flows_ended[r] += s.flows_ended[r];
     }

@@ -44,7 +44,7 @@ mem_gib=$(awk '/^MemTotal:/ { print int($2 / 1048576) }' /proc/meminfo)
 if [ "$mem_gib" -lt 140 ]; then
     expect 2 "--workers 1024 and --ring-size 65536 need 196.4 GiB (flow tables 0.2, rings 196.2): more than this machine's" \
         "$spanflow" -r "$capture" -w - --workers 1024 --ring-size 65536
-    expect 2 "--max-flows 1073741824 with --workers 1 and --ring-size 256 need 134.0 GiB" \
+    expect 2 "--max-flows 1073741824 with --workers 1 and --ring-size 256 need 142.0 GiB" \
         "$spanflow" -r "$capture" -w - -m 1073741824 --workers 1
 else
     echo "skip the memory checks: this machine has $mem_gib GiB"

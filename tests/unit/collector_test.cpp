@@ -532,10 +532,10 @@ TEST_SUITE("collector") {
         const socklen_t to_len = to_sockaddr(listener.local(), to);
         const int tx = ::socket(AF_INET, SOCK_DGRAM, 0);
         REQUIRE(tx >= 0);
-        // Far more than the 16 MiB buffer holds (the kernel charges each datagram its whole
+        // Far more than the 64 MiB buffer holds (the kernel charges each datagram its whole
         // buffer, well above the 1464 bytes of a full v5 datagram), sent while nobody reads.
         const std::vector<std::uint8_t> full(24 + 30 * 48, 0);
-        constexpr int kSent = 40'000;
+        constexpr int kSent = 100'000;
         int sent = 0;
         for (int i = 0; i < kSent; ++i) {
             sent +=

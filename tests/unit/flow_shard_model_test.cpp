@@ -7,8 +7,9 @@
 //   - a flow ended by a packet (timed out, SYN after FIN, active span, counter limit) must be
 //     the model's, at that packet, with the model's reason and totals;
 //   - a flow ended to make room must follow flow_shard.hpp's "Eviction" rule: one that timed out
-//     in an earlier granule than now's if there is one, else one of the earliest deadline
-//     granule; its reason its own if its deadline has passed, else 5;
+//     in an earlier granule than now's if there is one, else the oldest flow of a single packet
+//     if there is one, else one of the earliest deadline granule; its reason its own if its
+//     deadline has passed, else 5;
 //   - a flow ended by a sweep must have timed out in a granule before the clock's; a sweep with
 //     a budget it cannot spend must leave none that has, and the exact expire_due() none that
 //     has timed out at all;
@@ -31,6 +32,7 @@ namespace {
 using namespace spanflow;
 
 struct ModelFlow {
+    std::uint64_t seq{0};  // the order flows started in: the oldest one-packet flow goes first
     std::uint64_t packets{0}, bytes{0};
     Timestamp first{}, last{}, started{}, touched{};
     std::uint8_t flags{0};
@@ -78,15 +80,24 @@ class Model {
             // The earliest deadline granule of all; the victim's must be before now's (when any
             // flow's is) or that earliest one.
             std::int64_t earliest = granule_of(deadline(flows_.begin()->second));
-            for (const auto& [key, f] : flows_) earliest = std::min(earliest, granule_of(deadline(f)));
+            for (const auto& [key, f] : flows_)
+                earliest = std::min(earliest, granule_of(deadline(f)));
             const std::int64_t mine = granule_of(deadline(victim->second));
+            const ModelFlow* oldest_single = nullptr;  // the oldest flow of one packet
+            for (const auto& [key, f] : flows_) {
+                if (f.packets == 1 && (oldest_single == nullptr || f.seq < oldest_single->seq))
+                    oldest_single = &f;
+            }
             if (earliest < granule_of(now)) {
                 CHECK(mine < granule_of(now));
+            } else if (oldest_single != nullptr) {
+                CHECK(&victim->second == oldest_single);
             } else {
                 CHECK(mine == earliest);
             }
             const auto reason = expiry(victim->second, now);
-            check(r, victim->first, victim->second, reason.value_or(FlowEndReason::lack_of_resources));
+            check(r, victim->first, victim->second,
+                  reason.value_or(FlowEndReason::lack_of_resources));
             flows_.erase(victim);
         }
         flows_.emplace(m.key, start(m));
@@ -137,8 +148,9 @@ class Model {
     }
     std::uint64_t max_bytes() const { return std::min(c_.max_bytes, (std::uint64_t{1} << 48) - 1); }
 
-    ModelFlow start(const PacketMeta& m) const {
+    ModelFlow start(const PacketMeta& m) {
         ModelFlow f;
+        f.seq = next_seq_++;
         f.packets = 1;
         f.bytes = m.l3_bytes;
         f.first = f.last = m.ts;
@@ -183,6 +195,7 @@ class Model {
 
     FlowShardConfig c_;
     std::int64_t granule_;
+    std::uint64_t next_seq_{0};
     std::map<FlowKey, ModelFlow, KeyLess> flows_;
 };
 
@@ -303,7 +316,7 @@ TEST_SUITE("flow") {
         }
     }
 
-    TEST_CASE("a full table drops the flow nearest its timeout, a closing TCP flow first") {
+    TEST_CASE("a full table evicts the oldest one-packet flow, else the one nearest its timeout") {
         FlowShardConfig config;
         config.max_flows = 3;
         FlowShard shard(config);
@@ -319,17 +332,21 @@ TEST_SUITE("flow") {
             m.tcp_flags = flags;
             return m;
         };
-        const PacketMeta packets[] = {packet(1, 0.0, 0x02), packet(2, 1.0, 0x02),
-                                      packet(3, 2.0, 0x02),
-                                      packet(3, 3.0, 0x11),   // 3 closes: idle deadline 8 s
-                                      packet(4, 4.0, 0x02),   // full: 3 (8 s) before 1 (15 s)
-                                      packet(1, 5.0, 0x10),   // 1's deadline: 20 s
-                                      packet(5, 6.0, 0x02)};  // full: 2 (16 s)
+        const PacketMeta packets[] = {
+            packet(1, 0.0, 0x02), packet(2, 1.0, 0x02),
+            packet(3, 2.0, 0x02), packet(3, 3.0, 0x11),  // 3 closes: idle deadline 8 s
+            packet(4, 4.0, 0x02),                        // full: 1, the oldest single
+            packet(2, 5.0, 0x10),                        // 2 has two: deadline 20 s
+            packet(4, 5.5, 0x10),                        // 4 too: 20.5 s
+            packet(5, 6.0, 0x02),                        // full, none single: 3 (8 s)
+            packet(6, 7.0, 0x02)};                       // full: 5, the only single
         for (const PacketMeta& m : packets) shard.update(&m, 1, emit);
-        REQUIRE(got.size() == 2);
-        CHECK(got[0].key.src_port == 3);
-        CHECK(got[0].end_reason == FlowEndReason::lack_of_resources);
-        CHECK(got[1].key.src_port == 2);
-        CHECK(shard.stats().evicted_table_full == 2);
+        REQUIRE(got.size() == 3);
+        CHECK(got[0].key.src_port == 1);
+        CHECK(got[1].key.src_port == 3);
+        CHECK(got[2].key.src_port == 5);
+        for (const FlowRecord& r : got) CHECK(r.end_reason == FlowEndReason::lack_of_resources);
+        CHECK(shard.stats().evicted_table_full == 3);
+        CHECK(shard.stats().evicted_probation == 2);
     }
 }

@@ -6,6 +6,7 @@
 #include <tuple>
 #include <vector>
 
+#include "bench/flood_traffic.hpp"
 #include "probe/flow/flow_shard.hpp"
 
 using spanflow::FlowEndReason;
@@ -60,6 +61,21 @@ struct Harness {
 }  // namespace
 
 TEST_SUITE("flow") {
+    TEST_CASE("a flood of one-packet flows does not split established flows") {
+        // bench/flood_traffic.hpp at a tenth of BM_FloodAmongLongFlows' size: a 10K table, 1K
+        // long flows, a packet each every 100 ms, among 1M one-packet flows, 990K a second,
+        // which turn the table over every 10 ms.
+        spanflow::FlowShardConfig config;
+        config.max_flows = 10'000;
+        spanflow::FlowShard shard(config);
+        const spanflow::bench::FloodResult r = spanflow::bench::run_flood(shard, 1'000, 1'000'000);
+        CHECK(r.evicted > 900'000);  // the flood filled the table over and over
+        CHECK(shard.stats().evicted_table_full == r.evicted);
+        CHECK(shard.stats().evicted_probation == r.evicted);  // each time a one-packet flow went
+        CHECK(r.long_split * 100 < r.long_flows);             // under 1% of the long flows split
+        MESSAGE("long flows split: ", r.long_split, " of ", r.long_flows);
+    }
+
     TEST_CASE("packets of one key add up into one flow, ended by force at the end") {
         Harness h;
         h.add(packet(1, 1.0, 0x02, 60));
