@@ -1,4 +1,5 @@
 #include "capture/afxdp_source.hpp"
+#include "probe/core/error_text.hpp"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -12,12 +13,12 @@
 #include <net/if.h>
 #include <poll.h>
 
-#include <thread>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <xdp/xsk.h>
+#include <thread>
 
 #include <algorithm>
 #include <cerrno>
@@ -225,7 +226,7 @@ std::unique_ptr<AfXdpPort> AfXdpPort::open(const std::string& name, std::uint32_
         error = fmt::format(
             "{}: cannot load spanflow's XDP program: {} (AF_XDP needs root or "
             "CAP_BPF and CAP_NET_ADMIN)",
-            name, std::strerror(errno));
+            name, error_text(errno));
         return nullptr;
     }
     bpf_program* program = bpf_object__find_program_by_name(port->object_, "spanflow_xdp");
@@ -263,7 +264,7 @@ std::unique_ptr<AfXdpPort> AfXdpPort::open(const std::string& name, std::uint32_
                         options.mode == XdpMode::native    ? " in native mode"
                         : options.mode == XdpMode::generic ? " in generic mode"
                                                            : "",
-                        std::strerror(attach_errno),
+                        error_text(attach_errno),
                         attach_errno == EPERM ? " (AF_XDP needs root or CAP_BPF and CAP_NET_ADMIN)"
                         : options.mode == XdpMode::native
                             ? " (the driver has no native XDP: try --xdp-mode generic)"
@@ -279,7 +280,7 @@ std::unique_ptr<AfXdpPort> AfXdpPort::open(const std::string& name, std::uint32_
     if (options.promiscuous) {
         port->promisc_fd_ = promiscuous_membership(port->kernel_ifindex_);
         if (port->promisc_fd_ < 0) {
-            error = fmt::format("{}: cannot set promiscuous mode: {}", name, std::strerror(errno));
+            error = fmt::format("{}: cannot set promiscuous mode: {}", name, error_text(errno));
             return nullptr;  // the destructor detaches
         }
     }
@@ -369,7 +370,7 @@ std::uint32_t AfXdpPort::reattach() {
         why = fmt::format("an XDP program is already attached (id {}); left alone", other);
     } else if (bpf_xdp_attach(static_cast<int>(now), program_fd_,
                               attach_flags_ | XDP_FLAGS_UPDATE_IF_NOEXIST, nullptr) != 0) {
-        why = fmt::format("cannot attach the XDP program: {}", std::strerror(errno));
+        why = fmt::format("cannot attach the XDP program: {}", error_text(errno));
     }
     if (!why.empty()) {
         if (why != said_) say(fmt::format("{}: is back, but not captured: {}", name_, why));
@@ -383,8 +384,7 @@ std::uint32_t AfXdpPort::reattach() {
         ::close(promisc_fd_);
         promisc_fd_ = promiscuous_membership(now);
         if (promisc_fd_ < 0)
-            say(fmt::format("{}: cannot set promiscuous mode again: {}", name_,
-                            std::strerror(errno)));
+            say(fmt::format("{}: cannot set promiscuous mode again: {}", name_, error_text(errno)));
     }
     return ++generation_;
 }
@@ -431,7 +431,7 @@ bool AfXdpQueue::open(std::uint16_t bind_flags, std::string& error) {
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (area_ == MAP_FAILED) {
         area_ = nullptr;
-        error = std::string("cannot map the UMEM: ") + std::strerror(errno);
+        error = std::string("cannot map the UMEM: ") + error_text(errno);
         return false;
     }
     xsk_umem_config umem_config{};
@@ -442,7 +442,7 @@ bool AfXdpQueue::open(std::uint16_t bind_flags, std::string& error) {
     int rc = xsk_umem__create(&umem_, area_, area_bytes_, &rings_->fill, &rings_->completion,
                               &umem_config);
     if (rc != 0) {
-        error = std::string("cannot create the UMEM: ") + std::strerror(-rc);
+        error = std::string("cannot create the UMEM: ") + error_text(-rc);
         umem_ = nullptr;
         ::munmap(area_, area_bytes_);
         area_ = nullptr;
@@ -451,13 +451,15 @@ bool AfXdpQueue::open(std::uint16_t bind_flags, std::string& error) {
     xsk_socket_config config{};
     config.rx_size = ring;
     config.tx_size = 0;
-    config.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;  // the port attached its own
+    // libxdp's union of its flags and libbpf's old name for them: this is the member it reads.
+    config.libxdp_flags =  // NOLINT(cppcoreguidelines-pro-type-union-access)
+        XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;  // the port attached its own
     config.xdp_flags = port_.attach_flags_;
     config.bind_flags = bind_flags;
     rc = xsk_socket__create(&xsk_, port_.name_.c_str(), queue_, umem_, &rings_->rx, nullptr,
                             &config);
     if (rc != 0) {
-        error = std::strerror(-rc);
+        error = error_text(-rc);
         xsk_ = nullptr;
         (void)xsk_umem__delete(umem_);
         umem_ = nullptr;
@@ -477,7 +479,7 @@ bool AfXdpQueue::open(std::uint16_t bind_flags, std::string& error) {
     xsk_ring_prod__submit(&rings_->fill, frames);
     rc = xsk_socket__update_xskmap(xsk_, port_.xsks_map_fd_);
     if (rc != 0) {
-        error = std::string("cannot enter the socket in the XSKMAP: ") + std::strerror(-rc);
+        error = std::string("cannot enter the socket in the XSKMAP: ") + error_text(-rc);
         return false;
     }
     if (!filter_.compile(port_.options_.filter, kDlt_EN10MB, static_cast<int>(kXdpFrameBytes),
@@ -486,7 +488,9 @@ bool AfXdpQueue::open(std::uint16_t bind_flags, std::string& error) {
     return true;
 }
 
-AfXdpQueue::~AfXdpQueue() { close_socket(); }
+AfXdpQueue::~AfXdpQueue() {
+    close_socket();
+}
 
 void AfXdpQueue::close_socket() {
     read_kernel_stats();

@@ -1,4 +1,5 @@
 #include "capture/dpdk_source.hpp"
+#include "probe/core/error_text.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -46,12 +47,11 @@ std::vector<std::string> split_blanks(const std::string& text) {
 // argument) into nothing, so that a refusal is one line of ours.
 class QuietEal {
   public:
-    QuietEal() {
-        file_ = std::tmpfile();
+    QuietEal() : file_(std::tmpfile()) {
         if (file_ == nullptr) return;
         rte_openlog_stream(file_);
-        std::fflush(stdout);
-        std::fflush(stderr);
+        (void)std::fflush(stdout);
+        (void)std::fflush(stderr);
         for (int fd : {STDOUT_FILENO, STDERR_FILENO}) saved_[fd] = ::dup(fd);
         ::dup2(::fileno(file_), STDERR_FILENO);
         const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -67,20 +67,20 @@ class QuietEal {
     // Stops capturing; returns what the EAL wrote.
     std::string restore() {
         if (file_ == nullptr) return captured_;
-        std::fflush(stdout);
-        std::fflush(stderr);
+        (void)std::fflush(stdout);
+        (void)std::fflush(stderr);
         for (int fd : {STDOUT_FILENO, STDERR_FILENO}) {
             if (saved_[fd] < 0) continue;
             ::dup2(saved_[fd], fd);
             ::close(saved_[fd]);
         }
         rte_openlog_stream(nullptr);  // back to stderr
-        std::fflush(file_);
+        (void)std::fflush(file_);
         std::rewind(file_);
         char buffer[4096];
         for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file_)) > 0;)
             captured_.append(buffer, n);
-        std::fclose(file_);
+        (void)std::fclose(file_);
         file_ = nullptr;
         return captured_;
     }
@@ -202,6 +202,7 @@ std::unique_ptr<DpdkCapture> DpdkCapture::open(const DpdkOptions& options, std::
     });
     words.insert(words.begin(), "spanflow");
     std::vector<char*> argv;
+    argv.reserve(words.size() + 1);
     for (std::string& w : words) argv.push_back(w.data());
     argv.push_back(nullptr);
 
@@ -234,7 +235,7 @@ std::unique_ptr<DpdkCapture> DpdkCapture::open(const DpdkOptions& options, std::
             why.empty() ? "" : ": ", why);
         return nullptr;
     }
-    if (!log.empty()) std::fputs(log.c_str(), stderr);  // warnings of a start that worked
+    if (!log.empty()) (void)std::fputs(log.c_str(), stderr);  // warnings of a start that worked
     std::uint16_t port = 0;
     RTE_ETH_FOREACH_DEV(port) {
         if (!capture->open_port(port, options, error)) return nullptr;
@@ -303,8 +304,10 @@ bool DpdkCapture::open_port(std::uint16_t port, const DpdkOptions& options, std:
     const unsigned frame =
         std::max<unsigned>(RTE_MBUF_DEFAULT_DATAROOM,
                            (mtu + RTE_ETHER_HDR_LEN + 8 + RTE_ETHER_CRC_LEN + 1023) / 1024 * 1024);
-    const unsigned pool_size =
-        std::bit_ceil(2U * descriptors + 2U * kBatchSize + 2U * kPoolCache) - 1;
+    const unsigned pool_size = std::bit_ceil(2U * descriptors +
+                                             2U * static_cast<unsigned>(kBatchSize) +
+                                             2U * kPoolCache) -
+                               1;
     int socket = rte_eth_dev_socket_id(port);
     if (socket < 0) socket = SOCKET_ID_ANY;
     const std::uint32_t ifindex =

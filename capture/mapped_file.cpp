@@ -39,8 +39,9 @@ void on_sigbus(int sig, siginfo_t* info, void* context) {
         // Zero pages from the faulting one to the end of the mapping: the read that faulted, and
         // every later one, reads zeros; the reader learns of it from cut().
         const std::uintptr_t page = addr & ~(g_page - 1);
-        void* zero = ::mmap(reinterpret_cast<void*>(page), end - page, PROT_READ,
-                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        // An address made from the fault's, on purpose: the page that faulted.
+        void* zero = ::mmap(reinterpret_cast<void*>(page),  // NOLINT(performance-no-int-to-ptr)
+                            end - page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
         if (zero == MAP_FAILED) break;
         std::uintptr_t seen = slot.fault.load(std::memory_order_relaxed);
         while (page < seen &&
@@ -54,7 +55,7 @@ void on_sigbus(int sig, siginfo_t* info, void* context) {
     } else if (g_previous.sa_handler != SIG_DFL && g_previous.sa_handler != SIG_IGN) {
         g_previous.sa_handler(sig);
     } else {
-        ::signal(SIGBUS, SIG_DFL);  // the fault repeats on return, and the default action ends us
+        (void)::signal(SIGBUS, SIG_DFL);  // the fault repeats on return, and the default ends us
     }
 }
 
@@ -118,12 +119,12 @@ std::unique_ptr<MappedFile> MappedFile::open(const std::string& path, std::size_
     }
     // Only advice; the file reads the same without it.
     (void)::madvise(map, size, MADV_SEQUENTIAL);
-    return std::unique_ptr<MappedFile>(new MappedFile(fd, data, size, slot));
+    return std::unique_ptr<MappedFile>(new MappedFile(fd, map, size, slot));
 }
 
 MappedFile::~MappedFile() {
     free_slot(slot_);
-    ::munmap(const_cast<std::uint8_t*>(data_), size_);
+    ::munmap(map_, size_);
     ::close(fd_);
 }
 
@@ -132,7 +133,7 @@ void MappedFile::release_before(std::size_t offset) {
     if (offset - released_ < kReleaseBytes) return;
     const std::size_t page = g_page;
     const std::size_t upto = offset / page * page;
-    (void)::madvise(const_cast<std::uint8_t*>(data_) + released_, upto - released_, MADV_DONTNEED);
+    (void)::madvise(static_cast<std::uint8_t*>(map_) + released_, upto - released_, MADV_DONTNEED);
     released_ = upto;
 }
 

@@ -47,10 +47,11 @@ class MappedFile {
     [[nodiscard]] std::size_t readable_bytes() const;
 
   private:
-    MappedFile(int fd, const std::uint8_t* data, std::size_t size, int slot)
-        : fd_(fd), data_(data), size_(size), slot_(slot) {}
+    MappedFile(int fd, void* map, std::size_t size, int slot)
+        : fd_(fd), map_(map), data_(static_cast<const std::uint8_t*>(map)), size_(size), slot_(slot) {}
 
-    int fd_;  // kept open to learn the file's size after a cut
+    int fd_;     // kept open to learn the file's size after a cut
+    void* map_;  // for munmap() and madvise(); readers see it as data_
     const std::uint8_t* data_;
     std::size_t size_;
     int slot_;                 // in the SIGBUS handler's table of mappings

@@ -36,7 +36,7 @@ constexpr std::uint32_t kMaxSectionHeaderBytes = 1024 * 1024;
 constexpr std::uint32_t kMaxBlockBytes = 16 * 1024 * 1024;
 constexpr std::uint64_t kNsPerSecond = 1'000'000'000;
 // Times from 2^33 + 1 s (the year 2242) on are damage: counted and skipped, as in classic pcap.
-constexpr Int128 kEndOfTimeNs = Int128{(kMaxRecordSeconds + 1) * kNsPerSecond};
+constexpr Int128 kEndOfTimeNs = Int128{kMaxRecordSeconds + 1} * kNsPerSecond;
 
 template <bool kBigEndian>
 std::uint16_t u16(const std::uint8_t* p) {

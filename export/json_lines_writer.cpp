@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "probe/core/error_text.hpp"
 #include "probe/core/flow_json.hpp"
 
 namespace spanflow {
@@ -29,7 +30,7 @@ bool JsonLinesWriter::open(const std::string& path, std::string& error) {
     }
     fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd_ < 0) {
-        error = "cannot write " + path + ": " + std::strerror(errno);
+        error = "cannot write " + path + ": " + error_text(errno);
         return false;
     }
     owns_fd_ = true;
@@ -49,7 +50,7 @@ bool JsonLinesWriter::reopen(std::string& error) {
     }
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (fd_ < 0) {
-        error = "cannot reopen " + path_ + ": " + std::strerror(errno);
+        error = "cannot reopen " + path_ + ": " + error_text(errno);
         return false;
     }
     ++reopens_;
@@ -80,8 +81,8 @@ bool JsonLinesWriter::flush() {
         done += static_cast<std::size_t>(n);
     }
     // Records whose line went out whole are written; the rest are lost with this buffer.
-    const auto whole = static_cast<std::size_t>(
-        std::upper_bound(ends_.begin(), ends_.end(), done) - ends_.begin());
+    const auto whole = static_cast<std::size_t>(std::upper_bound(ends_.begin(), ends_.end(), done) -
+                                                ends_.begin());
     written_ += whole;
     unwritten_ += ends_.size() - whole;
     // Half a line in a regular file would spoil the line after it, once the file takes lines
@@ -89,14 +90,15 @@ bool JsonLinesWriter::flush() {
     const std::size_t partial = done - (whole == 0 ? 0 : ends_[whole - 1]);
     if (error != 0 && partial != 0) {
         const off_t at = ::lseek(fd_, 0, SEEK_CUR);
-        if (at >= static_cast<off_t>(partial) && ::ftruncate(fd_, at - static_cast<off_t>(partial)) == 0)
+        if (at >= static_cast<off_t>(partial) &&
+            ::ftruncate(fd_, at - static_cast<off_t>(partial)) == 0)
             (void)::lseek(fd_, at - static_cast<off_t>(partial), SEEK_SET);
     }
     buffer_.clear();
     ends_.clear();
     if (error != 0 && failure_.empty()) {
         failure_ = "cannot write " + (path_ == "-" ? std::string("stdout") : path_) + ": " +
-                   std::strerror(error);
+                   error_text(error);
     }
     return error == 0;
 }

@@ -209,7 +209,8 @@ std::size_t TemplateMessageWriter::record_bytes(bool ipv6) const {
 std::size_t TemplateMessageWriter::template_block_bytes(bool with_options_record) const {
     constexpr std::size_t kSet = 4;  // set / FlowSet header: id, length
     const std::size_t templates =
-        kSet + 2 * 4 + 4 * (flow_fields(format_, false).size() + flow_fields(format_, true).size());
+        kSet + std::size_t{8} +
+        std::size_t{4} * (flow_fields(format_, false).size() + flow_fields(format_, true).size());
     if (format_ == TemplateFormat::ipfix) {
         const std::size_t options_template =
             kSet + 6 + 4 * (kIpfixOptionsScope.size() + kIpfixOptions.size());

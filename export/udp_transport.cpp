@@ -1,4 +1,5 @@
 #include "export/udp_transport.hpp"
+#include "probe/core/error_text.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -17,7 +18,7 @@ bool UdpTransport::open(const std::vector<SocketAddress>& collectors, std::strin
     for (const SocketAddress& c : collectors) {
         int fd = socket(c.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
-            error = "cannot open a UDP socket for " + c.to_string() + ": " + std::strerror(errno);
+            error = "cannot open a UDP socket for " + c.to_string() + ": " + error_text(errno);
             return false;
         }
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSendBufferBytes, sizeof kSendBufferBytes);
@@ -81,7 +82,7 @@ void UdpTransport::send(std::span<const std::uint8_t> datagram) {
                 continue;
             }
             ++s.send_errors;
-            s.last_error = std::strerror(err);
+            s.last_error = error_text(err);
             s.last_errno = err;
             break;
         }

@@ -15,7 +15,7 @@ namespace spanflow {
 class UptimeOrigin {
   public:
     // sysUptime fields are 32-bit milliseconds; a second is kept spare for the header's rounding.
-    static constexpr std::int64_t kWindowMs = 0xFFFF'FFFFll - 1000;
+    static constexpr std::int64_t kWindowMs = 0xFFFF'FFFFLL - 1000;
 
     // `lead`: how far before `t`'s whole second boot is put. nfdump reads a v9 FIRST_SWITCHED of
     // 0 as "no time", so the v9 exporter boots a second before its first flow.

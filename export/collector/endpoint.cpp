@@ -53,7 +53,7 @@ socklen_t to_sockaddr(const Endpoint& e, sockaddr_storage& sa) {
 std::optional<Endpoint> from_sockaddr(const sockaddr_storage& sa, socklen_t len) {
     Endpoint e;
     if (sa.ss_family == AF_INET && len >= static_cast<socklen_t>(sizeof(sockaddr_in))) {
-        sockaddr_in s;
+        sockaddr_in s{};
         std::memcpy(&s, &sa, sizeof s);
         e.ip_version = 4;
         std::memcpy(e.addr.data(), &s.sin_addr, kIpv4Bytes);
@@ -61,7 +61,7 @@ std::optional<Endpoint> from_sockaddr(const sockaddr_storage& sa, socklen_t len)
         return e;
     }
     if (sa.ss_family == AF_INET6 && len >= static_cast<socklen_t>(sizeof(sockaddr_in6))) {
-        sockaddr_in6 s;
+        sockaddr_in6 s{};
         std::memcpy(&s, &sa, sizeof s);
         e.port = ntohs(s.sin6_port);
         const auto* a = reinterpret_cast<const std::uint8_t*>(&s.sin6_addr);

@@ -19,11 +19,13 @@
 #include "export/collector/endpoint.hpp"
 #include "export/collector/line_writer.hpp"
 #include "export/collector/udp_listener.hpp"
+#include "probe/core/error_text.hpp"
 #include "probe/core/flow_json.hpp"
 
 namespace {
 
 using namespace spanflow::collector;
+using spanflow::error_text;
 using Clock = std::chrono::steady_clock;
 using Seconds = std::chrono::duration<double>;
 
@@ -49,17 +51,17 @@ void install_stop_handlers() {
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0;
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
+    (void)sigaction(SIGINT, &sa, nullptr);
+    (void)sigaction(SIGTERM, &sa, nullptr);
     // A reader of `-w -` that goes away is a write error, said in one line with what was not
     // written, not a silent death by SIGPIPE.
-    std::signal(SIGPIPE, SIG_IGN);
+    (void)std::signal(SIGPIPE, SIG_IGN);
 }
 
 template <typename... Args>
 void report(fmt::format_string<Args...> format, Args&&... args) {
     fmt::print(stderr, "spanflow-collect: {}\n", fmt::format(format, std::forward<Args>(args)...));
-    std::fflush(stderr);
+    (void)std::fflush(stderr);
 }
 
 std::optional<Seconds> parse_seconds(const std::string& text) {
@@ -160,21 +162,23 @@ std::chrono::milliseconds next_timeout(const Options& options, Clock::time_point
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
     Options options;
     if (auto stop = parse_options(argc, argv, options)) return *stop;
     install_stop_handlers();
 
     LineWriter writer;
     if (const auto w = writer.open(options.write_path); w.status != WriteStatus::ok) {
-        report("--write: cannot open '{}': {}", options.write_path, std::strerror(w.error));
+        report("--write: cannot open '{}': {}", options.write_path, error_text(w.error));
         return kExitUsage;
     }
     UdpListener listener;
     if (const auto o = listener.open(options.listen); o.status != OpenStatus::ok) {
         report("--listen: cannot {} {}: {}",
                o.status == OpenStatus::socket_failed ? "open a UDP socket for" : "bind",
-               format_endpoint(options.listen), std::strerror(o.error));
+               format_endpoint(options.listen), error_text(o.error));
         return kExitUsage;
     }
     // Scripts read the real port from this line, so it goes out before any datagram is awaited.
@@ -189,7 +193,7 @@ int main(int argc, char** argv) {
             // The output is this program's purpose: it stops, saying how much it could not write.
             const auto lines = std::count(writer.buffer().begin(), writer.buffer().end(), '\n');
             report("cannot write '{}': {}; {} lines not written", options.write_path,
-                   std::strerror(w.error), lines);
+                   error_text(w.error), lines);
             writer.buffer().clear();
             status = kExitRuntime;
             g_stop = 1;
@@ -206,7 +210,7 @@ int main(int argc, char** argv) {
                 const ReceiveResult r = listener.receive();
                 if (r.status != ReceiveStatus::ok) {
                     report("receive on {} failed: {}", format_endpoint(listener.local()),
-                           std::strerror(r.error));
+                           error_text(r.error));
                     status = kExitRuntime;
                     g_stop = 1;
                     break;
@@ -228,7 +232,7 @@ int main(int argc, char** argv) {
                 break;
             case WaitStatus::failed:
                 report("waiting on {} failed: {}", format_endpoint(listener.local()),
-                       std::strerror(errno));
+                       error_text(errno));
                 status = kExitRuntime;
                 g_stop = 1;
                 break;
@@ -245,4 +249,15 @@ int main(int argc, char** argv) {
     for (const std::string& line : format_exporter_problems(collector.sequences()))
         report("{}", line);
     return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {  // out of memory, or a library's surprise: one line
+        report("{}", e.what());
+        return kExitRuntime;
+    }
 }

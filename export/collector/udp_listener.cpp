@@ -26,7 +26,7 @@ OpenResult UdpListener::open(const Endpoint& at) {
     if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0)
         (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
 
-    sockaddr_storage sa;
+    sockaddr_storage sa{};
     const socklen_t len = to_sockaddr(at, sa);
     if (::bind(fd, reinterpret_cast<const sockaddr*>(&sa), len) != 0) {
         const int err = errno;

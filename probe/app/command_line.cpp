@@ -254,7 +254,7 @@ CliOutcome parse_arguments(int argc, char** argv, ProbeConfig& config, std::stri
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
-        std::fputs(app.help().c_str(), stdout);
+        (void)std::fputs(app.help().c_str(), stdout);
         return CliOutcome::exit_ok;
     } catch (const CLI::CallForVersion&) {
         std::puts("spanflow " SPANFLOW_VERSION);
@@ -519,7 +519,8 @@ CliOutcome parse_arguments(int argc, char** argv, ProbeConfig& config, std::stri
                          "names an interface; give each interface with its own -i",
                          filter_words[0])});
     if (!config.user.empty()) {
-        const passwd* pw = getpwnam(config.user.c_str());
+        // Parsed on the main thread before any other starts: getpwnam's buffer is ours alone.
+        const passwd* pw = getpwnam(config.user.c_str());  // NOLINT(concurrency-mt-unsafe)
         if (pw == nullptr) {
             checks.push_back(
                 {fmt::format("--user: '{}' is not a user on this machine", config.user)});
@@ -529,7 +530,7 @@ CliOutcome parse_arguments(int argc, char** argv, ProbeConfig& config, std::stri
         }
     }
     if (!config.group.empty()) {
-        const group* gr = getgrnam(config.group.c_str());
+        const group* gr = getgrnam(config.group.c_str());  // NOLINT(concurrency-mt-unsafe)
         if (gr == nullptr) {
             checks.push_back(
                 {fmt::format("--group: '{}' is not a group on this machine", config.group)});

@@ -46,7 +46,7 @@ class ExportSink final : public RecordSink {
     void records(const FlowRecord* records, std::size_t count, Timestamp now) override {
         if (reopen_.exchange(false, std::memory_order_relaxed) && json_ != nullptr) {
             std::string error;
-            if (!json_->reopen(error)) std::fprintf(stderr, "spanflow: %s\n", error.c_str());
+            if (!json_->reopen(error)) (void)std::fprintf(stderr, "spanflow: %s\n", error.c_str());
         }
         for (std::size_t i = 0; i < count; ++i) {
             if (json_ != nullptr) json_->write(records[i]);
@@ -80,7 +80,7 @@ class ExportSink final : public RecordSink {
     void say_json_failure() {
         if (json_ == nullptr) return;
         if (const std::string failure = json_->take_failure(); !failure.empty())
-            std::fprintf(stderr, "spanflow: %s (flows still go to the collectors)\n",
+            (void)std::fprintf(stderr, "spanflow: %s (flows still go to the collectors)\n",
                          failure.c_str());
     }
     void publish() {

@@ -10,7 +10,7 @@
 int main(int argc, char** argv) {
     // A reader of `-w -` that goes away is a write error the JSON writer counts and says in one
     // line, while flows still go to the collectors; not a silent death by SIGPIPE.
-    std::signal(SIGPIPE, SIG_IGN);
+    (void)std::signal(SIGPIPE, SIG_IGN);
     spanflow::ProbeConfig config;
     std::string message;
     switch (spanflow::parse_command_line(argc, argv, config, message)) {

@@ -30,6 +30,7 @@
 #include "export/json_lines_writer.hpp"
 #include "probe/app/export_sink.hpp"
 #include "probe/app/stats_report.hpp"
+#include "probe/core/error_text.hpp"
 #include "probe/runtime/capture_loop.hpp"
 #include "probe/runtime/live_clock.hpp"
 #include "probe/runtime/own_exports.hpp"
@@ -230,7 +231,7 @@ int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, 
     const Fd signal_fd(signalfd(-1, &signals, SFD_CLOEXEC));
     const Fd ended_fd(eventfd(0, EFD_CLOEXEC));
     if (signal_fd.fd < 0 || ended_fd.fd < 0) {
-        error_line(std::string("cannot wait for signals: ") + std::strerror(errno));
+        error_line(std::string("cannot wait for signals: ") + error_text(errno));
         return 1;
     }
     try {
@@ -409,6 +410,7 @@ int run_probe(const ProbeConfig& config) {
             sources.push_back(std::move(source));
         }
         std::vector<PcapLiveSource*> live;
+        live.reserve(sources.size());
         for (auto& s : sources) live.push_back(s.get());
         return run_sources<PcapLiveSource, LiveClock>(config, live, true);
     }

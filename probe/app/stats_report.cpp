@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "export/export_path.hpp"
+#include "probe/core/error_text.hpp"
 
 namespace spanflow {
 
@@ -123,7 +124,7 @@ void print_report(std::FILE* out, const ReportInputs& in) {
             const CollectorCounters c = in.sink.collector(i);
             const std::string error =
                 c.send_errors != 0
-                    ? fmt::format(" ({})", std::strerror(static_cast<int>(c.last_errno)))
+                    ? fmt::format(" ({})", error_text(static_cast<int>(c.last_errno)))
                     : std::string();
             fmt::print(out, "    collector {}: {} datagrams sent, {} send errors{}{}\n",
                        in.transport.collectors()[i].address.to_string(), c.datagrams_sent,
@@ -139,7 +140,7 @@ void print_report(std::FILE* out, const ReportInputs& in) {
         if (x.json_reopens != 0) line(4, "file reopened (SIGHUP)", x.json_reopens);
         if (x.json_lost != 0) line(4, "lost, file could not be reopened", x.json_lost);
     }
-    std::fflush(out);
+    (void)std::fflush(out);
 }
 
 }  // namespace spanflow

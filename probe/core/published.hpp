@@ -21,13 +21,13 @@ class Published {
 
   public:
     void publish(const T& value) {
-        std::array<std::uint64_t, kWords> words;
+        std::array<std::uint64_t, kWords> words{};
         std::memcpy(words.data(), static_cast<const void*>(&value), sizeof(T));
         for (std::size_t i = 0; i < kWords; ++i)
             words_[i].store(words[i], std::memory_order_relaxed);
     }
     [[nodiscard]] T read() const {
-        std::array<std::uint64_t, kWords> words;
+        std::array<std::uint64_t, kWords> words{};
         for (std::size_t i = 0; i < kWords; ++i)
             words[i] = words_[i].load(std::memory_order_relaxed);
         T value{};

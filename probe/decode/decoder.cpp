@@ -80,8 +80,8 @@ constexpr bool is_af_inet6(std::uint32_t af) {
 // Where the walk below the IP header ended, and the IP version the link layer announced there
 // (0 where it names none, as raw IP and MPLS do: then the version nibble decides).
 struct L3Start {
-    DecodeReason reason;
-    std::size_t offset;
+    DecodeReason reason{DecodeReason::ok};
+    std::size_t offset{0};
     unsigned version{0};
 };
 

@@ -296,7 +296,9 @@ class FlowShard {
     static constexpr std::uint32_t kW2Mask = 0xFFFFu | std::uint32_t{kLive | kIpv6} << 24;
     static_assert(std::endian::native == std::endian::little,
                   "KeyWords and kW2Mask read a HotKey's bytes as little-endian words");
-    struct alignas(64) Entry {
+    // Never constructed: table arrays are zeroed memory (table_memory.hpp), so no member has an
+    // initializer (it would make the type non-trivial, which TableArray refuses).
+    struct alignas(64) Entry {  // NOLINT(cppcoreguidelines-pro-type-member-init)
         HotKey key;
         std::uint32_t packets_low;  // packets: low 32 bits here, high 16 bits in `counts`
         std::uint64_t counts;       // bytes in the low 48 bits, packets' high 16 bits above
@@ -375,7 +377,7 @@ class FlowShard {
         return fingerprint >> shift_;
     }
     [[nodiscard]] static KeyWords key_words(const FlowKey& k) {
-        KeyWords w;
+        KeyWords w{};
         std::uint32_t src, dst;
         std::memcpy(&src, k.src_addr.data(), 4);
         std::memcpy(&dst, k.dst_addr.data(), 4);

@@ -30,10 +30,8 @@ class TableArray {
 
   public:
     TableArray() = default;
-    explicit TableArray(std::size_t count) {
+    explicit TableArray(std::size_t count) : bytes_(std::max<std::size_t>(count, 1) * sizeof(T)) {
         constexpr std::size_t kHugePage = std::size_t{2} << 20;
-        bytes_ = count * sizeof(T);
-        if (bytes_ == 0) bytes_ = sizeof(T);
         void* p = MAP_FAILED;
         if (bytes_ >= kHugePage) {
             const std::size_t rounded = (bytes_ + kHugePage - 1) & ~(kHugePage - 1);
