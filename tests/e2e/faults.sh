@@ -48,7 +48,7 @@ collector() {
         echo "spanflow-collect did not start: $(cat "$work/$name.err")"
         return 1
     fi
-    collector_port=$(sed -n 's/^spanflow-collect: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/$name.err")
+    collector_port=$(collector_port "$work/$name.err")
 }
 # stop_collector PID: SIGTERM, then waits for it (it writes its summary on the way out).
 stop_collector() {
@@ -113,7 +113,7 @@ check_collector_write_error() {
     local job=$! _
     for _ in $(seq 200); do grep -q "listening on" "$work/$name.err" 2>/dev/null && break; sleep 0.05; done
     local port
-    port=$(sed -n 's/^spanflow-collect: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/$name.err")
+    port=$(collector_port "$work/$name.err")
     "$probe" -r "$capture" -n "127.0.0.1:$port" 2>/dev/null
     wait "$job"
     local status line

@@ -20,6 +20,11 @@ agree_with_tshark() {
     "$shared/tools/flow-oracle" compare "$work/oracle.jsonl" "$flows" "$@" --ignore-ifindex "${times[@]}"
 }
 
+# collector_port FILE: the port spanflow-collect said it listens on (127.0.0.1) in FILE, its stderr.
+collector_port() {
+    sed -n 's/^spanflow-collect: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$1"
+}
+
 # wait_for_line FILE TEXT PID [SECONDS]: waits until FILE has a line containing TEXT (a program's
 # "ready" line); false when process PID ends first or SECONDS (default 5) pass.
 wait_for_line() {

@@ -53,7 +53,7 @@ for capture in "${captures[@]}"; do
     collect_pid=$!
     port=
     for _ in $(seq 100); do
-        port=$(sed -n 's/^spanflow-collect: listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$work/collect.err")
+        port=$(collector_port "$work/collect.err")
         [ -n "$port" ] && break
         sleep 0.05
     done

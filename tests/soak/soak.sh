@@ -107,7 +107,7 @@ interval=1  # seconds between samples: 5 for a long soak
 "$collect" -l 127.0.0.1:0 -w "$work/replay.jsonl" 2>"$work/replay-c.err" &
 cpid=$!
 wait_for_line "$work/replay-c.err" "listening on" "$cpid" 10 || { echo "spanflow-collect did not start"; exit 1; }
-port=$(sed -n 's/^spanflow-collect: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/replay-c.err")
+port=$(collector_port "$work/replay-c.err")
 mkfifo "$work/stream"
 python3 - "$work/round.pcap" "$work/stream" "$half" <<'EOF' &
 import struct, sys, time
@@ -157,7 +157,7 @@ else
         ip netns exec "$ns_b" "$collect" -l 127.0.0.1:0 -w "$work/live.jsonl" 2>"$work/live-c.err" &
         cpid=$!
         wait_for_line "$work/live-c.err" "listening on" "$cpid" 10
-        port=$(sed -n 's/^spanflow-collect: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/live-c.err")
+        port=$(collector_port "$work/live-c.err")
         ip netns exec "$ns_b" "$probe" -i vB -n "127.0.0.1:$port" --inactive-timeout 1 2>"$work/live.err" &
         ppid=$!
         wait_for_line "$work/live.err" "capturing on" "$ppid" 10
