@@ -41,6 +41,7 @@ in_ns=()  # set to (ip netns exec NS) to run collectors there
 collector() {
     local name=$1 port=$2
     shift 2
+    rm -f "$work/$name.err"
     "${in_ns[@]}" "$collect" -l "127.0.0.1:$port" -w "$work/$name.jsonl" "$@" 2>"$work/$name.err" &
     collector_pid=$!
     collector_pids+=("$collector_pid")

@@ -26,7 +26,9 @@ collector_port() {
 }
 
 # wait_for_line FILE TEXT PID [SECONDS]: waits until FILE has a line containing TEXT (a program's
-# "ready" line); false when process PID ends first or SECONDS (default 5) pass.
+# "ready" line); false when process PID ends first or SECONDS (default 5) pass. Remove FILE before
+# starting the program: the redirect of a command started with & truncates FILE only once the
+# child runs, so a line left by an earlier run could be taken for this one's.
 wait_for_line() {
     local file=$1 text=$2 pid=$3 tries=$(( ${4:-5} * 20 )) _
     for _ in $(seq "$tries"); do
@@ -76,6 +78,7 @@ bad() {
 start_probe() {
     local name=$1
     shift
+    rm -f "$work/$name.err"
     # Not through a function: $! must be spanflow itself (ip netns exec execs it), so that the
     # signals below reach it and not a subshell.
     ip netns exec "$ns_b" "$probe" "$@" 2>"$work/$name.err" &

@@ -39,6 +39,7 @@ start_nfcapd() {
     local try
     for try in 1 2 3 4 5; do
         port=$(free_udp_port)
+        rm -f "$work/nfcapd.log"  # the last capture's "Startup" line is not this nfcapd's
         nfcapd -b 127.0.0.1 -p "$port" -B 16777216 -w "$work/nf" >"$work/nfcapd.log" 2>&1 &
         nfcapd_pid=$!
         wait_for_line "$work/nfcapd.log" "Startup" "$nfcapd_pid" && return 0
@@ -49,17 +50,29 @@ start_nfcapd() {
     return 1
 }
 
-# Waits until the kernel holds no unread datagram for the UDP port (its receive queue in
-# /proc/net/udp is empty), so that nfcapd has taken every datagram before it is stopped.
-wait_drained() {
+# queue_empty PORT: true when the kernel holds no unread datagram for the UDP port (its receive
+# queue in /proc/net/udp is empty); waits up to 10 s for that.
+queue_empty() {
     local hex queue
     hex=$(printf ':%04X ' "$1")
-    for _ in $(seq 100); do
+    for _ in $(seq 200); do
         queue=$(awk -v p="$hex" 'index($2 " ", p) { split($5, q, ":"); print q[2] }' /proc/net/udp)
-        [ -z "$queue" ] || [ "$queue" = "00000000" ] && break
+        [ -z "$queue" ] || [ "$queue" = "00000000" ] && return 0
         sleep 0.05
     done
-    sleep 0.2  # nfcapd's own processing of the last datagram it took
+    return 1
+}
+
+# settle_nfcapd PORT: true once nfcapd has processed every datagram sent to it. An empty queue is
+# not enough: nfcapd checks for SIGTERM between taking a datagram and processing it, and drops that
+# datagram when the signal comes in between (nfcapd.c, 1.7). So an empty datagram, which nfcapd
+# takes and ignores, follows the export; nfcapd reads one datagram at a time, so once it has taken
+# that one from the queue it has processed all before it, and a SIGTERM can only cost the empty one.
+settle_nfcapd() {
+    queue_empty "$1" || return 1
+    /usr/bin/python3 -c 'import socket, sys
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"", ("127.0.0.1", int(sys.argv[1])))' "$1"
+    queue_empty "$1"
 }
 
 # v5 carries IPv4 flows only; the oracle comparison then leaves IPv6 keys out too.
@@ -93,10 +106,16 @@ for capture in "${captures[@]}"; do
     fi
     "$spanflow" -r "$capture" -n "127.0.0.1:$port" -v "$version" -w "$work/probe.jsonl" 2>"$work/probe.err"
     status=$?
-    wait_drained "$port"
+    settled=yes
+    settle_nfcapd "$port" || settled=
     kill -TERM "$nfcapd_pid"
     wait "$nfcapd_pid" 2>/dev/null
     nfcapd_pid=
+
+    if [ -z "$settled" ]; then
+        echo "FAIL $name: nfcapd left datagrams unread for 10 s"
+        fail=$((fail + 1)); continue
+    fi
 
     if [ $status -ne 0 ]; then
         echo "FAIL $name: spanflow exit $status: $(tail -n 1 "$work/probe.err")"
