@@ -53,6 +53,13 @@ class PcapFileSource {
         return visit([&](auto& s) { return s.poll(batch); });
     }
     void release(const PacketBatch&) {}
+    // Ends the replay at once, also a read waiting on a pipe (LibpcapFileSource::wake(); the
+    // mapped readers never wait). Any thread may call it.
+    void wake() {
+        visit([](auto& s) {
+            if constexpr (requires { s.wake(); }) s.wake();
+        });
+    }
     [[nodiscard]] CaptureStats stats() const {
         return visit([](const auto& s) { return s.stats(); });
     }

@@ -295,8 +295,9 @@ int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, 
         if (sig == SIGINT || sig == SIGTERM) {
             const auto now = std::chrono::steady_clock::now();
             if (stop.load(std::memory_order_relaxed)) {
-                // A second one, a while after the first: the capture is stuck (a pipe that
-                // sends nothing) or the operator will not wait for the flows to go out. One
+                // A second one, a while after the first: the run is stuck (a -w file on a
+                // disk or pipe that takes nothing) or the operator will not wait for the flows
+                // to go out. One
                 // that follows at once is the same stop delivered twice (to the process and to
                 // its process group, as timeout(1) and some supervisors do).
                 if (now - stop_signalled < kSecondSignalAfter) continue;
@@ -309,6 +310,10 @@ int run_sources(const ProbeConfig& config, const std::vector<Source*>& sources, 
             stop_signalled = now;
             if (live) (void)sd_notify(0, "STOPPING=1");
             stop.store(true, std::memory_order_relaxed);
+            for (auto& source : sources) {
+                // A replay's read waiting on a pipe that sends nothing returns now.
+                if constexpr (requires { source->wake(); }) source->wake();
+            }
         } else if (sig == SIGUSR1) {
             report.running = true;
             report.elapsed_seconds =

@@ -10,7 +10,8 @@
 #     was down (each collector's own sequence accounting shows no gap, and every record it wrote
 #     is one a second, steady collector got too);
 #   - SIGTERM in the middle of the heaviest replay and the heaviest live capture: every flow the
-#     report counts reaches spanflow-collect.
+#     report counts reaches spanflow-collect; the same in a replay from a pipe that sends nothing,
+#     at once.
 # (A capture file cut or rewritten while it is read is tested in tests/unit/pcapng_source_test.cpp.)
 # Usage: faults.sh SPANFLOW SPANFLOW_COLLECT MAKE_FLOW_PCAP SOURCE_DIR
 set -uo pipefail
@@ -225,6 +226,39 @@ else
     bad "SIGTERM in a replay: exit $status, report $ended flows, collector $got, lost ${lost:-?}: $(tail -n 2 "$work/heavy-c.err")"
 fi
 rm -f "$work/heavy.pcap"
+
+# --- SIGTERM in a replay from a pipe that sends nothing -------------------------------------------
+# `tcpdump -w - | spanflow -r -` on a quiet link: the read waiting on the pipe returns at once,
+# every flow read reaches the collector, exit 0. (Before, libpcap's read waited for the next bytes.)
+"$make_flow_pcap" -o "$work/quiet.pcap" --flows 2000 --packets 20000 >/dev/null
+collector quiet-c 0 --idle-exit 3 || exit 1
+mkfifo "$work/quiet.fifo"
+"$probe" -r - -n "127.0.0.1:$collector_port" <"$work/quiet.fifo" 2>"$work/quiet.err" &
+probe_pid=$!
+exec 3>"$work/quiet.fifo"  # the writer end stays open, and quiet, until the end of this test
+cat "$work/quiet.pcap" >&3
+sleep 1  # spanflow reads the 20000 packets and then waits for more
+kill -TERM "$probe_pid"
+stopped_in=none
+for tenth in $(seq 50); do
+    kill -0 "$probe_pid" 2>/dev/null || { stopped_in="$((tenth / 10)).$((tenth % 10)) s"; break; }
+    sleep 0.1
+done
+exec 3>&-  # the end of the pipe: a spanflow still waiting ends now
+wait "$probe_pid"
+status=$?
+wait "$collector_pid"
+read_packets=$(report_sum "$work/quiet.err" "packets read")
+created=$(report_sum "$work/quiet.err" "flows created")
+ended=$(report_sum "$work/quiet.err" "flows ended")
+got=$(lines "$work/quiet-c.jsonl")
+lost=$(lost_records "$work/quiet-c.err")
+if [[ $stopped_in != none && $status -eq 0 && $read_packets -eq 20000 && $ended -gt 0 && $ended -eq $created &&
+    $got -eq $ended && $lost == 0 ]]; then
+    ok "SIGTERM in a replay from a quiet pipe: ended within $stopped_in, all $ended flows at spanflow-collect"
+else
+    bad "SIGTERM in a replay from a quiet pipe: ended within $stopped_in (of 5 s), exit $status, $read_packets packets read, report $created flows created and $ended ended, collector $got, lost ${lost:-?}"
+fi
 
 # --- live: a restarted collector and SIGTERM, on a veth pair (root) ------------------------------
 
