@@ -64,6 +64,12 @@ std::unique_ptr<LibpcapFileSource> LibpcapFileSource::open(const std::string& pa
     // As pcap_open_offline() opens it ("-" is standard input), with its error words.
     auto input = std::make_unique<Input>();
     if (path == "-") {
+        // A closed standard input is said here: the eventfd below would otherwise take its
+        // number and the read would wait on itself.
+        if (::fcntl(STDIN_FILENO, F_GETFD) < 0) {
+            error = "cannot read capture: standard input: " + error_text(errno);
+            return nullptr;
+        }
         input->fd = STDIN_FILENO;
     } else {
         input->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -85,23 +91,24 @@ std::unique_ptr<LibpcapFileSource> LibpcapFileSource::open(const std::string& pa
     }
     (void)setvbuf(stream, input->buffer.get(), _IOFBF, Input::kBufferBytes);
     char errbuf[PCAP_ERRBUF_SIZE] = {};
-    pcap_t* handle =
-        pcap_fopen_offline_with_tstamp_precision(stream, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+    // Declared after `input`, so closed (with the stream) before it on every way out.
+    std::unique_ptr<pcap_t, decltype(&pcap_close)> handle(
+        pcap_fopen_offline_with_tstamp_precision(stream, PCAP_TSTAMP_PRECISION_NANO, errbuf),
+        &pcap_close);
     if (handle == nullptr) {
         (void)fclose(stream);  // libpcap leaves the stream to its caller when it fails
         error = std::string("cannot read capture: ") + errbuf;
         return nullptr;
     }
-    int dlt = pcap_datalink(handle);
+    int dlt = pcap_datalink(handle.get());
     LinkType link{};
     if (!link_type_from_dlt(dlt, link)) {
         error = unsupported_link_text(dlt);
-        pcap_close(handle);
         return nullptr;
     }
     std::unique_ptr<LibpcapFileSource> source(new LibpcapFileSource(link, dlt, ifindex));
     source->input_ = std::move(input);
-    source->handle_ = handle;
+    source->handle_ = handle.release();
     source->arena_ = std::make_unique_for_overwrite<std::uint8_t[]>(kBatchSize * kMaxRecordBytes);
     return source;
 }
@@ -124,7 +131,8 @@ PollStatus LibpcapFileSource::next_batch(PacketBatch& batch) {
         pcap_pkthdr* hdr = nullptr;
         const u_char* data = nullptr;
         int rc = pcap_next_ex(handle_, &hdr, &data);
-        // Woken: the end, also when the stop came in the middle of a record.
+        // Woken: the end, also when the stop came in the middle of a record (a read error in
+        // the same instant is then not told apart: the run is stopping either way).
         if (rc == PCAP_ERROR_BREAK || (rc != 1 && input_->woken.load(std::memory_order_relaxed)))
             return PollStatus::end;
         if (rc != 1) return fail(pcap_geterr(handle_));

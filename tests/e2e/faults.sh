@@ -237,7 +237,12 @@ mkfifo "$work/quiet.fifo"
 probe_pid=$!
 exec 3>"$work/quiet.fifo"  # the writer end stays open, and quiet, until the end of this test
 cat "$work/quiet.pcap" >&3
-sleep 1  # spanflow reads the 20000 packets and then waits for more
+# SIGUSR1 prints the report so far: wait until it has read all 20000 packets and waits for more.
+for _ in $(seq 100); do
+    kill -USR1 "$probe_pid" 2>/dev/null
+    sleep 0.1
+    [[ $(report_sum "$work/quiet.err" "packets read") -ge 20000 ]] && break
+done
 kill -TERM "$probe_pid"
 stopped_in=none
 for tenth in $(seq 50); do

@@ -550,7 +550,9 @@ TEST_SUITE("capture") {
             if (inside_record) f.record(20, 0, 64, 64, 10);
             std::atomic<bool> done{false};
             std::thread writer([&] {
-                const int fd = ::open(fifo.c_str(), O_WRONLY);
+                // O_RDWR: Linux opens a FIFO so without waiting for a reader, so this thread
+                // ends even if the reader below never opens it.
+                const int fd = ::open(fifo.c_str(), O_RDWR);
                 if (fd < 0) return;
                 (void)!::write(fd, f.bytes.data(), f.bytes.size());
                 // The pipe stays open and quiet; closed after 10 s at most, so a wake() that does
@@ -561,7 +563,12 @@ TEST_SUITE("capture") {
             });
             std::string error;
             auto source = PcapFileSource::open(fifo, 0, error);
-            REQUIRE_MESSAGE(source, error);
+            if (!source) {  // the threads are joined before the test case ends
+                done.store(true);
+                writer.join();
+                std::remove(fifo.c_str());
+                FAIL(error);
+            }
             CHECK(source->reader() == PcapReader::libpcap);
             const auto started = std::chrono::steady_clock::now();
             std::thread waker([&] {
