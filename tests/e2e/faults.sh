@@ -19,7 +19,7 @@ probe=$1
 collect=$2
 make_flow_pcap=$3
 source_dir=$4
-source "$(dirname "$0")/lib.sh"  # ok, bad, report_sum, wait_for_line, namespace_pair, veth_pair
+source "$(dirname "$0")/lib.sh"  # ok, bad, report_sum, wait_for_line, live_veth
 
 work=$(mktemp -d)
 collector_pids=()
@@ -267,62 +267,56 @@ fi
 
 # --- live: a restarted collector and SIGTERM, on a veth pair (root) ------------------------------
 
-if [[ $(id -u) -ne 0 ]] || ! command -v tcpreplay >/dev/null; then
-    echo "skip live faults: they need root and tcpreplay (network namespaces, a veth pair)"
+if ! live_veth "sff-$$"; then
+    echo "skip live faults: $live_veth_skip"
 else
-    ns_a=sff-$$-a
-    ns_b=sff-$$-b
-    if ! quiet_netns "$ns_a" || ! quiet_netns "$ns_b" || ! veth_pair "$ns_a" vA "$ns_b" vB; then
-        echo "skip live faults: cannot make namespaces and a veth pair here"
-    else
-        in_ns=(ip netns exec "$ns_b")
-        # Restart: 4 s of traffic at 20000 packets a second, flows ending on a 1 s idle timeout.
-        name=live-v10
-        collector "$name-ref" 0 --idle-exit 4 || exit 1
-        ref_port=$collector_port
-        collector "$name-1" 0 || exit 1
-        restart_port=$collector_port
-        first=$collector_pid
-        ip netns exec "$ns_b" "$probe" -i vB -n "127.0.0.1:$ref_port" -n "127.0.0.1:$restart_port" \
-            --inactive-timeout 1 2>"$work/$name.err" &
-        probe_pid=$!
-        wait_for_line "$work/$name.err" "capturing on" "$probe_pid" 10
-        ip netns exec "$ns_a" tcpreplay -q -i vA --pps 20000 --loop 1 "$work/slow.pcap" >/dev/null 2>&1 &
-        sender=$!
-        sleep 1.5
-        stop_collector "$first"
-        sleep 1
-        collector "$name-2" "$restart_port" --idle-exit 4 || exit 1
-        wait "$sender"
-        sleep 2  # the last flows' idle timeout
-        kill -TERM "$probe_pid"
-        wait "$probe_pid"
-        wait "$collector_pid"
-        stop_collector "$first"
-        check_restart "$name" "$work/$name.err"
+    in_ns=(ip netns exec "$ns_b")
+    # Restart: 4 s of traffic at 20000 packets a second, flows ending on a 1 s idle timeout.
+    name=live-v10
+    collector "$name-ref" 0 --idle-exit 4 || exit 1
+    ref_port=$collector_port
+    collector "$name-1" 0 || exit 1
+    restart_port=$collector_port
+    first=$collector_pid
+    ip netns exec "$ns_b" "$probe" -i vB -n "127.0.0.1:$ref_port" -n "127.0.0.1:$restart_port" \
+        --inactive-timeout 1 2>"$work/$name.err" &
+    probe_pid=$!
+    wait_for_line "$work/$name.err" "capturing on" "$probe_pid" 10
+    ip netns exec "$ns_a" tcpreplay -q -i vA --pps 20000 --loop 1 "$work/slow.pcap" >/dev/null 2>&1 &
+    sender=$!
+    sleep 1.5
+    stop_collector "$first"
+    sleep 1
+    collector "$name-2" "$restart_port" --idle-exit 4 || exit 1
+    wait "$sender"
+    sleep 2  # the last flows' idle timeout
+    kill -TERM "$probe_pid"
+    wait "$probe_pid"
+    wait "$collector_pid"
+    stop_collector "$first"
+    check_restart "$name" "$work/$name.err"
 
-        # SIGTERM while the sender is still at full speed, with many flows held.
-        "$make_flow_pcap" -o "$work/live-heavy.pcap" --flows 100000 --packets 400000 >/dev/null
-        collector live-heavy-c 0 --idle-exit 3 || exit 1
-        ip netns exec "$ns_b" "$probe" -i vB -n "127.0.0.1:$collector_port" 2>"$work/live-heavy.err" &
-        probe_pid=$!
-        wait_for_line "$work/live-heavy.err" "capturing on" "$probe_pid" 10
-        ip netns exec "$ns_a" tcpreplay -q -i vA --topspeed "$work/live-heavy.pcap" >/dev/null 2>&1 &
-        sender=$!
-        sleep 0.3
-        kill -TERM "$probe_pid"
-        wait "$probe_pid"
-        status=$?
-        wait "$sender" 2>/dev/null
-        wait "$collector_pid"
-        ended=$(report_sum "$work/live-heavy.err" "flows ended")
-        got=$(lines "$work/live-heavy-c.jsonl")
-        lost=$(lost_records "$work/live-heavy-c.err")
-        if [[ $status -eq 0 && $ended -gt 0 && $got -eq $ended && $lost == 0 ]]; then
-            ok "SIGTERM in a live capture at full speed: all $ended flows the report counts reached spanflow-collect"
-        else
-            bad "SIGTERM in a live capture: exit $status, report $ended flows, collector $got, lost ${lost:-?}"
-        fi
+    # SIGTERM while the sender is still at full speed, with many flows held.
+    "$make_flow_pcap" -o "$work/live-heavy.pcap" --flows 100000 --packets 400000 >/dev/null
+    collector live-heavy-c 0 --idle-exit 3 || exit 1
+    ip netns exec "$ns_b" "$probe" -i vB -n "127.0.0.1:$collector_port" 2>"$work/live-heavy.err" &
+    probe_pid=$!
+    wait_for_line "$work/live-heavy.err" "capturing on" "$probe_pid" 10
+    ip netns exec "$ns_a" tcpreplay -q -i vA --topspeed "$work/live-heavy.pcap" >/dev/null 2>&1 &
+    sender=$!
+    sleep 0.3
+    kill -TERM "$probe_pid"
+    wait "$probe_pid"
+    status=$?
+    wait "$sender" 2>/dev/null
+    wait "$collector_pid"
+    ended=$(report_sum "$work/live-heavy.err" "flows ended")
+    got=$(lines "$work/live-heavy-c.jsonl")
+    lost=$(lost_records "$work/live-heavy-c.err")
+    if [[ $status -eq 0 && $ended -gt 0 && $got -eq $ended && $lost == 0 ]]; then
+        ok "SIGTERM in a live capture at full speed: all $ended flows the report counts reached spanflow-collect"
+    else
+        bad "SIGTERM in a live capture: exit $status, report $ended flows, collector $got, lost ${lost:-?}"
     fi
 fi
 

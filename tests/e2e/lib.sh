@@ -61,6 +61,22 @@ veth_pair() {
     return 0
 }
 
+# live_veth TAG: for a live test beside others in one script, as root with tcpreplay: the
+# sender's and the probe's namespaces ($ns_a = TAG-a, $ns_b = TAG-b, deleted by the caller's
+# cleanup) joined by veth vA-vB. False, with the reason in $live_veth_skip, when it cannot.
+live_veth() {
+    if [[ $(id -u) -ne 0 ]] || ! command -v tcpreplay >/dev/null; then
+        live_veth_skip="it needs root and tcpreplay"
+        return 1
+    fi
+    ns_a=$1-a
+    ns_b=$1-b
+    if ! quiet_netns "$ns_a" || ! quiet_netns "$ns_b" || ! veth_pair "$ns_a" vA "$ns_b" vB; then
+        live_veth_skip="cannot make namespaces and a veth pair here"
+        return 1
+    fi
+}
+
 # The tallies of a test script: ok TEXT and bad TEXT print a verdict line and count it.
 pass=0
 fail=0

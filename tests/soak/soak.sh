@@ -23,7 +23,7 @@ seconds=$2
 probe=$build/probe/app/spanflow
 collect=$build/export/collector/spanflow-collect
 make_flow_pcap=$build/bench/make-flow-pcap
-source "$(dirname "$0")/../e2e/lib.sh"  # ok, bad, report_sum, wait_for_line, quiet_netns, veth_pair
+source "$(dirname "$0")/../e2e/lib.sh"  # ok, bad, report_sum, wait_for_line, live_veth
 
 work=$(mktemp -d)
 logs=${SOAK_LOG_DIR:-$work}
@@ -146,35 +146,29 @@ collector_verdict "replay" "$work/replay.err" "$work/replay-c.err" "$work/replay
 
 # --- live: one probe on a veth pair --------------------------------------------------------------
 
-if [[ $(id -u) -ne 0 ]] || ! command -v tcpreplay >/dev/null; then
-    echo "skip the live soak: it needs root and tcpreplay"
+if ! live_veth "soak-$$"; then
+    echo "skip the live soak: $live_veth_skip"
 else
-    ns_a=soak-$$-a
-    ns_b=soak-$$-b
-    if ! quiet_netns "$ns_a" || ! quiet_netns "$ns_b" || ! veth_pair "$ns_a" vA "$ns_b" vB; then
-        echo "skip the live soak: cannot make namespaces and a veth pair here"
-    else
-        ip netns exec "$ns_b" "$collect" -l 127.0.0.1:0 -w "$work/live.jsonl" 2>"$work/live-c.err" &
-        cpid=$!
-        wait_for_line "$work/live-c.err" "listening on" "$cpid" 10
-        port=$(collector_port "$work/live-c.err")
-        ip netns exec "$ns_b" "$probe" -i vB -n "127.0.0.1:$port" --inactive-timeout 1 2>"$work/live.err" &
-        ppid=$!
-        wait_for_line "$work/live.err" "capturing on" "$ppid" 10
-        sample live "$ppid" "$cpid" &
-        sampler=$!
-        timeout "$half" ip netns exec "$ns_a" tcpreplay -q -i vA --pps 20000 --loop 0 "$work/round.pcap" >/dev/null 2>&1
-        sleep 2  # the last flows' idle timeout
-        kill -TERM "$ppid"
-        wait "$ppid"
-        wait "$sampler"
-        sleep 1
-        kill -TERM "$cpid"
-        wait "$cpid"
-        flat "live probe" "$logs/live-$ppid.samples" "spanflow's memory and descriptors"
-        flat "live collector" "$logs/live-$cpid.samples" "spanflow-collect's memory and descriptors"
-        collector_verdict "live" "$work/live.err" "$work/live-c.err" "$work/live.jsonl"
-    fi
+    ip netns exec "$ns_b" "$collect" -l 127.0.0.1:0 -w "$work/live.jsonl" 2>"$work/live-c.err" &
+    cpid=$!
+    wait_for_line "$work/live-c.err" "listening on" "$cpid" 10
+    port=$(collector_port "$work/live-c.err")
+    ip netns exec "$ns_b" "$probe" -i vB -n "127.0.0.1:$port" --inactive-timeout 1 2>"$work/live.err" &
+    ppid=$!
+    wait_for_line "$work/live.err" "capturing on" "$ppid" 10
+    sample live "$ppid" "$cpid" &
+    sampler=$!
+    timeout "$half" ip netns exec "$ns_a" tcpreplay -q -i vA --pps 20000 --loop 0 "$work/round.pcap" >/dev/null 2>&1
+    sleep 2  # the last flows' idle timeout
+    kill -TERM "$ppid"
+    wait "$ppid"
+    wait "$sampler"
+    sleep 1
+    kill -TERM "$cpid"
+    wait "$cpid"
+    flat "live probe" "$logs/live-$ppid.samples" "spanflow's memory and descriptors"
+    flat "live collector" "$logs/live-$cpid.samples" "spanflow-collect's memory and descriptors"
+    collector_verdict "live" "$work/live.err" "$work/live-c.err" "$work/live.jsonl"
 fi
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]
