@@ -499,8 +499,8 @@ class FlowShard {
             unlist(idx);
         }
     }
-    void link_before(std::uint32_t at,
-                     std::uint32_t idx) {  // at a list's tail when `at` is its sentinel
+    // Links `idx` before `at`: at a list's tail when `at` is its sentinel.
+    void link_before(std::uint32_t at, std::uint32_t idx) {
         const std::uint32_t prev = wheel_[at].prev;
         wheel_[idx] = Links{prev, at};
         wheel_[prev].next = idx;
